@@ -1,0 +1,113 @@
+"""Cầu Nối's web application: the factory reads as a table of contents."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from api.config import DefaultConfig
+
+API_VERSION = "1.0.0"
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: settings, extensions, blueprints, error handlers, commands."""
+    app = Flask(__name__, instance_relative_config=True)
+    configure(app, test_config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
+    """Defaults, then CAUNOI_* environment variables, then the test's own settings."""
+    app.config.from_object(DefaultConfig)
+    app.config["API_VERSION"] = API_VERSION
+    if os.environ.get("DATABASE_URL"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+    app.config.from_prefixed_env("CAUNOI")
+    if test_config:
+        app.config.update(test_config)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        os.makedirs(app.instance_path, exist_ok=True)
+        path = os.path.join(app.instance_path, "caunoi.sqlite3")
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("postgres://"):  # Heroku-style URLs name an old dialect
+        uri = "postgresql://" + uri.removeprefix("postgres://")
+    if uri.startswith("postgresql://"):
+        uri = "postgresql+psycopg://" + uri.removeprefix("postgresql://")
+    app.config["SQLALCHEMY_DATABASE_URI"] = uri
+    if uri.startswith("sqlite"):
+        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+        options.setdefault("connect_args", {}).setdefault("timeout", 30)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """SQLite ignores foreign keys unless asked, and WAL lets readers run beside a writer."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+
+def register_extensions(app: Flask) -> None:
+    from pathlib import Path
+
+    from api.extensions import db, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+
+
+def register_blueprints(app: Flask) -> None:
+    from api.resources import (
+        admin,
+        commitments,
+        courses,
+        docs,
+        enrollments,
+        enterprises,
+        imports,
+        pages,
+        places,
+        referrals,
+        taxonomy,
+        workers,
+    )
+
+    for module in (
+        pages,
+        docs,
+        taxonomy,
+        places,
+        workers,
+        enterprises,
+        courses,
+        enrollments,
+        commitments,
+        referrals,
+        imports,
+        admin,
+    ):
+        app.register_blueprint(module.bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from api.errors import register_errorhandlers as register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from api.cli import register
+
+    register(app)

@@ -1,0 +1,242 @@
+"""The `caunoi` command: Flask's CLI for the app plus the commands of CONTRACT.md."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import sqlalchemy as sa
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from api.extensions import db
+
+IMPORT_KINDS = ("workers", "enterprises", "courses", "enrollments", "commitments", "referrals")
+
+
+def _create_app() -> Flask:
+    from api import create_app
+
+    return create_app()
+
+
+def main() -> None:
+    """Entry point of the `caunoi` console script."""
+    cli = FlaskGroup(create_app=_create_app, add_default_commands=True, load_dotenv=False)
+    cli(prog_name="caunoi")
+
+
+def init_database() -> None:
+    """Create or migrate the schema with the project's Alembic migrations."""
+    from flask_migrate import upgrade
+
+    if current_app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        Path(current_app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")).parent.mkdir(
+            parents=True, exist_ok=True
+        )
+    upgrade(directory=current_app.extensions["migrate"].directory)
+
+
+def _print_report(report: dict[str, Any], *, limit: int = 50) -> None:
+    click.echo(
+        f"{report['kind']}: {report['total_rows']} dòng/rows — "
+        f"tạo mới/created {report['created']}, cập nhật/updated {report['updated']}, "
+        f"không đổi/unchanged {report['unchanged']}, từ chối/rejected {report['rejected']}"
+        f" ({report['seconds']} s)"
+    )
+    if report["atomic"] and report["errors"]:
+        click.echo("--atomic: không ghi gì / nothing was written")
+    for error in report["errors"][:limit]:
+        column = error["column"] or "-"
+        click.echo(f"  dòng/row {error['row']}, cột/column {column}: {error['reason']}")
+    if len(report["errors"]) > limit:
+        click.echo(f"  … {len(report['errors']) - limit} lỗi khác / more errors (use --json)")
+    unknown = [n for n in report["skill_notes"] if n["code"] is None]
+    mapped = [n for n in report["skill_notes"] if n["code"] is not None]
+    if mapped:
+        click.echo(f"  kỹ năng chuẩn hoá / skills normalised: {len(mapped)}")
+    for note in unknown[:limit]:
+        click.echo(
+            f"  dòng/row {note['row']}: kỹ năng không nhận ra / unknown skill '{note['text']}'"
+        )
+    if report["place_notes"]:
+        click.echo(f"  địa chỉ đã quy đổi / addresses resolved: {len(report['place_notes'])}")
+
+
+def register(app: Flask) -> None:
+    """Attach the project's commands to the app's CLI group."""
+
+    @app.cli.command("init-db")
+    @with_appcontext
+    def init_db_command() -> None:
+        """Create or migrate the database named by DATABASE_URL."""
+        init_database()
+        click.echo(f"database ready: {db.engine.url.render_as_string(hide_password=True)}")
+
+    @app.cli.command("import")
+    @click.argument("kind", type=click.Choice(IMPORT_KINDS))
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--atomic", is_flag=True, help="Reject the whole file when one row is bad.")
+    @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
+    @with_appcontext
+    def import_command(kind: str, file: Path, atomic: bool, as_json: bool) -> None:
+        """Import a CSV or .xlsx file of KIND (upsert by external_id)."""
+        from api.importing import run_import
+        from matcher.errors import FileFormatError
+
+        try:
+            report = run_import(
+                kind, file.read_bytes(), file.name, atomic=atomic, actor=(None, "cli")
+            )
+        except FileFormatError as error:
+            click.echo(f"tệp không đọc được / unreadable file: {error}", err=True)
+            sys.exit(2)
+        if as_json:
+            click.echo(json.dumps(report, ensure_ascii=False, indent=2, default=str))
+        else:
+            _print_report(report)
+        if report["rejected"]:
+            sys.exit(1)
+
+    @app.cli.group("token")
+    def token_group() -> None:
+        """Manage API tokens."""
+
+    @token_group.command("create")
+    @click.option(
+        "--role", required=True, type=click.Choice(["caseworker", "enterprise", "planner", "admin"])
+    )
+    @click.option("--enterprise", "enterprise_external_id", help="External id (enterprise role).")
+    @click.option("--province", "province_code", help="Limit a caseworker to one province code.")
+    @click.option("--label", help="Who or what the token is for.")
+    @with_appcontext
+    def token_create_command(
+        role: str, enterprise_external_id: str | None, province_code: str | None, label: str | None
+    ) -> None:
+        """Print a new API token (shown once; only its hash is stored)."""
+        from api.auth import create_token
+        from api.models import Enterprise
+
+        enterprise = None
+        if enterprise_external_id:
+            enterprise = db.session.scalar(
+                sa.select(Enterprise).where(Enterprise.external_id == enterprise_external_id)
+            )
+            if enterprise is None:
+                raise click.BadParameter(
+                    f"no enterprise {enterprise_external_id!r}", param_hint="--enterprise"
+                )
+        try:
+            clear, _ = create_token(
+                role, enterprise=enterprise, province_code=province_code, label=label
+            )
+        except ValueError as error:
+            raise click.UsageError(str(error)) from None
+        db.session.commit()
+        click.echo(clear)
+
+    @app.cli.command("demo")
+    @click.option("--workers", "n_workers", default=3000, show_default=True)
+    @click.option("--enterprises", "n_enterprises", default=120, show_default=True)
+    @click.option("--courses", "n_courses", default=80, show_default=True)
+    @click.option("--seed", default=20250701, show_default=True)
+    @click.option("--if-empty", is_flag=True, help="Do nothing when the database has workers.")
+    @click.option(
+        "--csv-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Also write the generated files here.",
+    )
+    @with_appcontext
+    def demo_command(
+        n_workers: int,
+        n_enterprises: int,
+        n_courses: int,
+        seed: int,
+        if_empty: bool,
+        csv_dir: Path | None,
+    ) -> None:
+        """Load the deterministic Hưng Yên demo data set through the import path."""
+        from api.models import Worker
+
+        if if_empty and db.session.scalar(sa.select(sa.func.count()).select_from(Worker)):
+            click.echo("database already has data; demo not loaded")
+            return
+        load_demo(
+            n_workers=n_workers,
+            n_enterprises=n_enterprises,
+            n_courses=n_courses,
+            seed=seed,
+            csv_dir=csv_dir,
+        )
+
+    @app.cli.command("serve")
+    @click.option("--host", default="127.0.0.1", show_default=True)
+    @click.option("--port", default=5000, show_default=True, type=int)
+    @click.option("--workers", "n_workers", default=2, show_default=True, type=int)
+    def serve_command(host: str, port: int, n_workers: int) -> None:
+        """Serve the API and pages with gunicorn (a production WSGI server)."""
+        serve(host, port, n_workers)
+
+
+def load_demo(
+    *,
+    n_workers: int,
+    n_enterprises: int,
+    n_courses: int,
+    seed: int,
+    csv_dir: Path | None = None,
+    today: dt.date | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Generate the demo data set and import it kind by kind, as a caseworker's files would be."""
+    from matcher.demo import DemoConfig, generate
+
+    from api.importing import run_import
+
+    config = DemoConfig(
+        seed=seed,
+        n_workers=n_workers,
+        n_enterprises=n_enterprises,
+        n_courses=n_courses,
+        today=today or dt.date.today(),
+    )
+    data = generate(config)
+    if csv_dir is not None:
+        data.write_csv(csv_dir)
+    reports = {}
+    for kind, frame in data.frames().items():
+        payload = frame.to_csv(index=False).encode("utf-8")
+        report = run_import(
+            kind, payload, f"demo-{kind}.csv", actor=(None, "demo"), today=config.today
+        )
+        _print_report(report, limit=5)
+        reports[kind] = report
+    return reports
+
+
+def serve(host: str, port: int, n_workers: int) -> None:
+    """Run gunicorn in-process; each worker builds its own app after the fork."""
+    # One OpenMP thread per worker: shared cores and forked OpenMP pools hang or crawl
+    # (MEASURED.md: 20× slower, or a hang with --preload).
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", n_workers)
+            self.cfg.set("threads", 4)
+            self.cfg.set("accesslog", "-")
+            self.cfg.set("timeout", 120)
+
+        def load(self) -> Flask:
+            from api import create_app
+
+            return create_app()
+
+    click.echo(f"Cầu Nối: http://{host}:{port}/  (API docs: http://{host}:{port}/api/v1/docs)")
+    Server().run()

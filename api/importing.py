@@ -1,0 +1,84 @@
+"""One import path for the CLI, the HTTP endpoint and the demo loader."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import time
+from typing import Any
+
+from flask import current_app
+
+from api.extensions import db
+from api.models import ImportRun
+from api.registry import apply_batch
+from matcher import ingest
+from matcher.places import gazetteer
+from matcher.taxonomy import taxonomy
+
+
+def run_import(
+    kind: str,
+    data: bytes,
+    filename: str | None,
+    *,
+    atomic: bool = False,
+    actor: tuple[int | None, str | None] = (None, None),
+    today: dt.date | None = None,
+) -> dict[str, Any]:
+    """Read, validate and upsert one file; commit good rows (or nothing, with atomic).
+
+    Raises FileFormatError when the file cannot be read as a table at all.
+    """
+    started = time.perf_counter()
+    table = ingest.read_table(
+        data, filename or f"{kind}.csv", max_rows=current_app.config["MAX_IMPORT_ROWS"]
+    )
+    batch = ingest.validate(
+        kind, table, today=today or dt.date.today(), gazetteer=gazetteer(), taxonomy=taxonomy()
+    )
+    present = {h.strip().lower() for h in table.header}
+    errors = list(batch.errors)
+    if batch.file_rejected:
+        records: list[ingest.Record] = []
+    else:
+        records = batch.records
+    result = apply_batch(
+        kind,
+        records,
+        present=present,
+        atomic=atomic,
+        prior_errors=len(errors),
+        actor=actor,
+        source="import",
+    )
+    errors.extend(result.errors)
+    errors.sort(key=lambda e: (e.row, e.column or ""))
+    rejected = len({e.row for e in errors if e.row != 1})
+    if batch.file_rejected:
+        rejected = batch.total_rows
+    written = result.written and not (atomic and errors)
+    report = {
+        "kind": kind,
+        "filename": filename,
+        "atomic": atomic,
+        "total_rows": batch.total_rows,
+        "created": result.created,
+        "updated": result.updated,
+        "unchanged": result.unchanged,
+        "rejected": rejected,
+        "written": written,
+        "errors": [dataclasses.asdict(e) for e in errors],
+        "skill_notes": [dataclasses.asdict(n) for n in batch.skill_notes],
+        "place_notes": [dataclasses.asdict(n) for n in batch.place_notes],
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    if atomic and errors:
+        db.session.rollback()
+    summary = {k: v for k, v in report.items() if k not in ("skill_notes", "place_notes")}
+    summary["errors"] = report["errors"][:200]
+    db.session.add(
+        ImportRun(kind=kind, filename=filename, atomic=atomic, token_id=actor[0], report=summary)
+    )
+    db.session.commit()
+    return report

@@ -1,0 +1,286 @@
+"""The registry's tables: constraints live here, in the database, not only in Python."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from api.extensions import db
+
+ROLES = ("caseworker", "enterprise", "planner", "admin")
+REFERRAL_STATUSES = ("pending", "hired", "not_hired", "declined", "no_show")
+ENROLLMENT_STATUSES = ("enrolled", "graduated", "dropped")
+
+# A referral's outcome moves only forward: once decided it is history, and history is evidence
+# for the model. Corrections are made by an admin through a new referral, not by rewriting.
+REFERRAL_TRANSITIONS: dict[str, frozenset[str]] = {
+    "pending": frozenset({"hired", "not_hired", "declined", "no_show"}),
+    "hired": frozenset(),
+    "not_hired": frozenset(),
+    "declined": frozenset(),
+    "no_show": frozenset(),
+}
+
+
+def utcnow() -> dt.datetime:
+    """Return the current UTC time; a callable so each row gets its own timestamp."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return f"{column} IN ({quoted})"
+
+
+class TimestampMixin:
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class PlaceMixin:
+    """A ward of the 2025 scheme plus the coordinates distances are measured from."""
+
+    ward_code: Mapped[str] = mapped_column(sa.String(5), index=True)
+    province_code: Mapped[str] = mapped_column(sa.String(2), index=True)
+    address: Mapped[str | None] = mapped_column(sa.String(500))
+    lat: Mapped[float]
+    lon: Mapped[float]
+    place_source: Mapped[str] = mapped_column(sa.String(32), default="ward_code")
+
+
+class Enterprise(PlaceMixin, TimestampMixin, db.Model):
+    __tablename__ = "enterprises"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    name_key: Mapped[str] = mapped_column(sa.String(200), index=True)
+    tax_code: Mapped[str] = mapped_column(sa.String(14))
+    sector: Mapped[str | None] = mapped_column(sa.String(200))
+    contact_email: Mapped[str | None] = mapped_column(sa.String(200))
+    contact_phone: Mapped[str | None] = mapped_column(sa.String(20))
+
+    commitments: Mapped[list[Commitment]] = relationship(back_populates="enterprise")
+
+
+class Course(PlaceMixin, TimestampMixin, db.Model):
+    __tablename__ = "courses"
+    __table_args__ = (
+        sa.CheckConstraint("capacity >= 1", name="capacity_positive"),
+        sa.CheckConstraint("end_date >= start_date", name="dates_ordered"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    name_key: Mapped[str] = mapped_column(sa.String(200), index=True)
+    trade: Mapped[str] = mapped_column(sa.String(20), index=True)
+    provider: Mapped[str] = mapped_column(sa.String(200))
+    level: Mapped[str | None] = mapped_column(sa.String(20))
+    start_date: Mapped[dt.date] = mapped_column(index=True)
+    end_date: Mapped[dt.date]
+    capacity: Mapped[int]
+
+
+class Worker(TimestampMixin, db.Model):
+    """A worker; personal columns are nullable because an erasure request blanks them."""
+
+    __tablename__ = "workers"
+    __table_args__ = (
+        sa.CheckConstraint("experience_years IS NULL OR experience_years >= 0", name="exp_nonneg"),
+        sa.CheckConstraint("max_commute_km > 0", name="commute_positive"),
+        sa.CheckConstraint(
+            "expected_wage_vnd IS NULL OR expected_wage_vnd >= 0", name="wage_nonneg"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    # Personal data: returned only to roles allowed to see it, and every read is logged.
+    full_name: Mapped[str | None] = mapped_column(sa.String(200))
+    # Folded name for search with or without diacritics ("nguyen thi hoa" finds "Nguyễn Thị Hoa").
+    name_key: Mapped[str | None] = mapped_column(sa.String(200), index=True)
+    birth_year: Mapped[int | None]
+    gender: Mapped[str | None] = mapped_column(sa.String(12))
+    ethnic_minority: Mapped[bool | None]
+    disability: Mapped[bool | None]
+    phone: Mapped[str | None] = mapped_column(sa.String(16))
+    address: Mapped[str | None] = mapped_column(sa.String(500))
+    lat: Mapped[float]
+    lon: Mapped[float]
+    # Coarse place: kept after erasure, because the ward alone does not identify a person.
+    ward_code: Mapped[str] = mapped_column(sa.String(5), index=True)
+    province_code: Mapped[str] = mapped_column(sa.String(2), index=True)
+    place_source: Mapped[str] = mapped_column(sa.String(32), default="ward_code")
+    education: Mapped[str] = mapped_column(sa.String(32), default="unspecified")
+    trades: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    skills: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    experience_years: Mapped[float | None]
+    expected_wage_vnd: Mapped[int | None] = mapped_column(sa.BigInteger)
+    max_commute_km: Mapped[float] = mapped_column(default=30.0)
+    available_from: Mapped[dt.date | None]
+    erased_at: Mapped[dt.datetime | None]
+
+    enrollments: Mapped[list[Enrollment]] = relationship(back_populates="worker")
+
+
+class Enrollment(TimestampMixin, db.Model):
+    __tablename__ = "enrollments"
+    __table_args__ = (
+        sa.UniqueConstraint("worker_id", "course_id", name="uq_enrollments_worker_course"),
+        sa.CheckConstraint(_in("status", ENROLLMENT_STATUSES), name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worker_id: Mapped[int] = mapped_column(sa.ForeignKey("workers.id"), index=True)
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("courses.id"), index=True)
+    status: Mapped[str] = mapped_column(sa.String(12))
+    completed_on: Mapped[dt.date | None]
+
+    worker: Mapped[Worker] = relationship(back_populates="enrollments")
+    course: Mapped[Course] = relationship()
+
+
+class Commitment(PlaceMixin, TimestampMixin, db.Model):
+    """An enterprise's promise to hire; slots_filled only ever moves by an atomic UPDATE."""
+
+    __tablename__ = "commitments"
+    __table_args__ = (
+        sa.CheckConstraint("slots >= 1", name="slots_positive"),
+        sa.CheckConstraint("slots_filled >= 0", name="filled_nonneg"),
+        sa.CheckConstraint("slots_filled <= slots", name="filled_within_slots"),
+        sa.CheckConstraint("wage_vnd >= 0", name="wage_nonneg"),
+        sa.CheckConstraint("expires_on IS NULL OR expires_on >= start_date", name="dates_ordered"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    enterprise_id: Mapped[int] = mapped_column(sa.ForeignKey("enterprises.id"), index=True)
+    trade: Mapped[str] = mapped_column(sa.String(20), index=True)
+    occupation_isco: Mapped[str | None] = mapped_column(sa.String(4))
+    slots: Mapped[int]
+    slots_filled: Mapped[int] = mapped_column(default=0)
+    wage_vnd: Mapped[int] = mapped_column(sa.BigInteger)
+    # True when the site was not given and the enterprise's head site stands in for it.
+    site_from_enterprise: Mapped[bool] = mapped_column(default=False)
+    start_date: Mapped[dt.date] = mapped_column(index=True)
+    expires_on: Mapped[dt.date | None]
+    min_education: Mapped[str | None] = mapped_column(sa.String(32))
+    required_skills: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    shift_work: Mapped[bool | None]
+    course_id: Mapped[int | None] = mapped_column(sa.ForeignKey("courses.id"), index=True)
+
+    enterprise: Mapped[Enterprise] = relationship(back_populates="commitments")
+    course: Mapped[Course | None] = relationship()
+
+    @property
+    def slots_open(self) -> int:
+        return self.slots - self.slots_filled
+
+
+class Referral(TimestampMixin, db.Model):
+    """A worker sent to a commitment, with what the caseworker saw when deciding."""
+
+    __tablename__ = "referrals"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "worker_id", "commitment_id", "referred_on", name="uq_referrals_pair_date"
+        ),
+        sa.CheckConstraint(_in("status", REFERRAL_STATUSES), name="status_known"),
+        sa.CheckConstraint("hired_on IS NULL OR status = 'hired'", name="hired_on_only_hired"),
+        sa.CheckConstraint("left_on IS NULL OR hired_on IS NOT NULL", name="left_after_hire"),
+        sa.CheckConstraint("score IS NULL OR (score >= 0 AND score <= 1)", name="score_prob"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
+    worker_id: Mapped[int] = mapped_column(sa.ForeignKey("workers.id"), index=True)
+    commitment_id: Mapped[int] = mapped_column(sa.ForeignKey("commitments.id"), index=True)
+    referred_on: Mapped[dt.date] = mapped_column(index=True)
+    status: Mapped[str] = mapped_column(sa.String(12), default="pending")
+    hired_on: Mapped[dt.date | None]
+    left_on: Mapped[dt.date | None]
+    score: Mapped[float | None]
+    scorer: Mapped[str | None] = mapped_column(sa.String(40))
+    model_version: Mapped[str | None] = mapped_column(sa.String(64))
+    reasons: Mapped[list[Any] | None] = mapped_column(sa.JSON)
+
+    worker: Mapped[Worker] = relationship()
+    commitment: Mapped[Commitment] = relationship()
+    events: Mapped[list[ReferralEvent]] = relationship(
+        back_populates="referral", order_by="ReferralEvent.id"
+    )
+
+
+class ReferralEvent(db.Model):
+    """One step of a referral's status history: who moved it, from what, to what, when."""
+
+    __tablename__ = "referral_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referral_id: Mapped[int] = mapped_column(sa.ForeignKey("referrals.id"), index=True)
+    from_status: Mapped[str | None] = mapped_column(sa.String(12))
+    to_status: Mapped[str] = mapped_column(sa.String(12))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor_token_id: Mapped[int | None] = mapped_column(sa.ForeignKey("api_tokens.id"))
+    actor_role: Mapped[str | None] = mapped_column(sa.String(12))
+    source: Mapped[str] = mapped_column(sa.String(12), default="api")
+    note: Mapped[str | None] = mapped_column(sa.String(500))
+
+    referral: Mapped[Referral] = relationship(back_populates="events")
+
+
+class ApiToken(db.Model):
+    """A bearer token; only its SHA-256 is stored, so a database leak leaks no credential."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (
+        sa.CheckConstraint(_in("role", ROLES), name="role_known"),
+        sa.CheckConstraint(
+            "(role = 'enterprise') = (enterprise_id IS NOT NULL)", name="enterprise_bound"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(sa.String(12))
+    role: Mapped[str] = mapped_column(sa.String(12))
+    enterprise_id: Mapped[int | None] = mapped_column(sa.ForeignKey("enterprises.id"))
+    # A caseworker token may be limited to one province's workers.
+    province_code: Mapped[str | None] = mapped_column(sa.String(2))
+    label: Mapped[str | None] = mapped_column(sa.String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[dt.datetime | None]
+
+    enterprise: Mapped[Enterprise | None] = relationship()
+
+
+class AccessLog(db.Model):
+    """Every read of a worker's personal data, as personal-data law requires us to prove."""
+
+    __tablename__ = "access_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    token_id: Mapped[int | None] = mapped_column(sa.ForeignKey("api_tokens.id"))
+    role: Mapped[str] = mapped_column(sa.String(12))
+    worker_id: Mapped[int] = mapped_column(sa.ForeignKey("workers.id"), index=True)
+    action: Mapped[str] = mapped_column(sa.String(40))
+    endpoint: Mapped[str] = mapped_column(sa.String(200))
+
+
+class ImportRun(db.Model):
+    """A record of each import, so that an admin can tell who loaded what, when."""
+
+    __tablename__ = "import_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    filename: Mapped[str | None] = mapped_column(sa.String(300))
+    atomic: Mapped[bool] = mapped_column(default=False)
+    token_id: Mapped[int | None] = mapped_column(sa.ForeignKey("api_tokens.id"))
+    report: Mapped[dict[str, Any]] = mapped_column(sa.JSON)

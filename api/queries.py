@@ -1,0 +1,152 @@
+"""Queries and scopes: what each role may see, expressed once, as SQL filters.
+
+Views never write their own WHERE clauses for visibility; they ask for a scoped select here.
+A record outside the caller's scope is indistinguishable from one that does not exist (404).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+
+from api.auth import Principal
+from api.errors import NotFound
+from api.extensions import db
+from api.models import Commitment, Enrollment, Enterprise, Referral, Worker
+from api.schemas import PageQuery, encode_cursor
+from matcher.places import gazetteer
+from matcher.text import fold
+
+
+def _referred_to_enterprise(enterprise_id: int) -> sa.Select:
+    return (
+        sa.select(Referral.worker_id)
+        .join(Commitment, Commitment.id == Referral.commitment_id)
+        .where(Commitment.enterprise_id == enterprise_id)
+    )
+
+
+def scoped(model: type[db.Model], principal: Principal) -> sa.Select:
+    """Select the rows of model that the principal may see."""
+    stmt = sa.select(model)
+    role, enterprise_id, province = (
+        principal.role,
+        principal.enterprise_id,
+        principal.province_code,
+    )
+    if model is Worker:
+        if role == "enterprise":
+            stmt = stmt.where(Worker.id.in_(_referred_to_enterprise(enterprise_id)))
+        elif role == "caseworker" and province:
+            stmt = stmt.where(Worker.province_code == province)
+        elif role not in ("caseworker", "admin"):
+            stmt = stmt.where(sa.false())
+    elif model is Enterprise:
+        if role == "enterprise":
+            stmt = stmt.where(Enterprise.id == enterprise_id)
+    elif model is Commitment:
+        if role == "enterprise":
+            stmt = stmt.where(Commitment.enterprise_id == enterprise_id)
+    elif model is Referral:
+        if role == "enterprise":
+            stmt = stmt.join(Commitment, Commitment.id == Referral.commitment_id).where(
+                Commitment.enterprise_id == enterprise_id
+            )
+        elif role == "caseworker" and province:
+            stmt = stmt.join(Worker, Worker.id == Referral.worker_id).where(
+                Worker.province_code == province
+            )
+        elif role not in ("caseworker", "admin"):
+            stmt = stmt.where(sa.false())
+    elif model is Enrollment:
+        if role == "caseworker" and province:
+            stmt = stmt.join(Worker, Worker.id == Enrollment.worker_id).where(
+                Worker.province_code == province
+            )
+        elif role not in ("caseworker", "admin"):
+            stmt = stmt.where(sa.false())
+    return stmt
+
+
+def get_scoped(model: type[db.Model], record_id: int, principal: Principal) -> Any:
+    """Fetch one visible record or raise 404 — never 403, which would confirm it exists."""
+    obj = db.session.execute(scoped(model, principal).where(model.id == record_id)).scalar()
+    if obj is None:
+        raise NotFound(
+            f"Không tìm thấy {model.__tablename__} #{record_id} / {model.__tablename__} "
+            f"#{record_id} not found"
+        )
+    return obj
+
+
+def paginate(stmt: sa.Select, model: type[db.Model], page: PageQuery) -> tuple[list, str | None]:
+    """Keyset pagination on id: stable under inserts, cheap at any depth."""
+    rows = list(
+        db.session.execute(
+            stmt.where(model.id > page.after_id).order_by(model.id).limit(page.limit + 1)
+        ).scalars()
+    )
+    more = len(rows) > page.limit
+    rows = rows[: page.limit]
+    return rows, encode_cursor(rows[-1].id) if more and rows else None
+
+
+def name_filter(column: sa.ColumnElement, q: str) -> sa.ColumnElement:
+    """Match folded names so that search works with or without diacritics."""
+    pattern = "%" + fold(q).replace("%", "").replace("_", " ") + "%"
+    return column.like(pattern)
+
+
+def json_list_contains(column: sa.ColumnElement, code: str) -> sa.ColumnElement:
+    """Portable test for a code in a JSON list column (codes are plain [a-z_.] strings)."""
+    return sa.cast(column, sa.String).like(f'%"{code}"%')
+
+
+def commitment_state_filter(state: str, today: dt.date) -> sa.ColumnElement:
+    expired = sa.and_(Commitment.expires_on.is_not(None), Commitment.expires_on < today)
+    full = Commitment.slots_filled >= Commitment.slots
+    if state == "expired":
+        return expired
+    if state == "full":
+        return sa.and_(sa.not_(expired), full)
+    if state == "upcoming":
+        return sa.and_(sa.not_(expired), sa.not_(full), Commitment.start_date > today)
+    return sa.and_(sa.not_(expired), sa.not_(full), Commitment.start_date <= today)
+
+
+def commitment_state(c: Commitment, today: dt.date) -> str:
+    if c.expires_on is not None and c.expires_on < today:
+        return "expired"
+    if c.slots_filled >= c.slots:
+        return "full"
+    return "upcoming" if c.start_date > today else "open"
+
+
+def enrolled_counts(course_ids: list[int]) -> dict[int, int]:
+    if not course_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(Enrollment.course_id, sa.func.count())
+        .where(Enrollment.course_id.in_(course_ids), Enrollment.status != "dropped")
+        .group_by(Enrollment.course_id)
+    )
+    return dict(rows.all())
+
+
+def ward_name(code: str) -> str | None:
+    ward = gazetteer().get(code)
+    return ward.name if ward else None
+
+
+def place_dict(obj: Any) -> dict[str, Any]:
+    return {
+        "ward_code": obj.ward_code,
+        "ward_name": ward_name(obj.ward_code),
+        "province_code": obj.province_code,
+        "address": obj.address,
+        "lat": obj.lat,
+        "lon": obj.lon,
+        "place_source": obj.place_source,
+    }

@@ -1,0 +1,68 @@
+"""Create and update through the import rules, so the JSON API and files obey one contract."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel
+
+from api.auth import current_principal
+from api.errors import Conflict, ValidationFailed
+from api.extensions import db
+from api.registry import apply_batch, cells_of, validate_one
+from matcher import ingest
+
+PLACE_FIELDS = ("ward_code", "address", "lat", "lon")
+
+
+def today() -> dt.date:
+    return dt.date.today()
+
+
+def _field_errors(errors: list[ingest.RowError]) -> list[dict[str, str]]:
+    return [{"field": e.column or "body", "message": e.reason} for e in errors]
+
+
+def _write(kind: str, values: dict[str, Any], **options: Any) -> int:
+    batch = validate_one(kind, values, today())
+    if batch.errors:
+        raise ValidationFailed(
+            "Dữ liệu không hợp lệ / invalid record", errors=_field_errors(batch.errors)
+        )
+    principal = current_principal()
+    result = apply_batch(
+        kind,
+        batch.records,
+        present=set(values),
+        actor=(principal.token_id, principal.role),
+        source="api",
+        **options,
+    )
+    if result.errors:
+        exists = any("exists" in e.reason or "cannot change" in e.reason for e in result.errors)
+        error_class = Conflict if exists else ValidationFailed
+        raise error_class(
+            "; ".join(e.reason for e in result.errors), errors=_field_errors(result.errors)
+        )
+    db.session.commit()
+    return next(iter(result.ids.values()))
+
+
+def create_record(kind: str, body: BaseModel, **extra: Any) -> int:
+    """Validate and insert one record; 409 if its external id is taken."""
+    values = {k: v for k, v in body.model_dump().items() if v is not None and v != []}
+    values.update({k: v for k, v in extra.items() if v is not None})
+    return _write(kind, values, only_create=True)
+
+
+def patch_record(kind: str, obj: Any, body: BaseModel) -> int:
+    """Merge a partial update into the stored record and re-validate the whole of it."""
+    cells = cells_of(kind, obj)
+    patch = body.model_dump(exclude_unset=True)
+    if any(f in patch for f in PLACE_FIELDS):
+        # A new place replaces the old one entirely: old coordinates must not override it.
+        for name in PLACE_FIELDS:
+            cells[name] = patch.pop(name, None)
+    cells.update(patch)
+    return _write(kind, cells, only_update_id=obj.id)

@@ -1,0 +1,137 @@
+"""Admin: API tokens and the personal-data access log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint
+
+from api.auth import create_token, current_principal
+from api.errors import NotFound, ValidationFailed
+from api.extensions import db
+from api.models import AccessLog, ApiToken, Enterprise, utcnow
+from api.openapi import operation
+from api.queries import paginate
+from api.schemas import AccessLogPage, AccessLogQuery, TokenCreated, TokenIn, TokenList
+
+bp = Blueprint("admin", __name__, url_prefix="/api/v1")
+
+ADMIN = ("admin",)
+
+
+def token_out(t: ApiToken) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "prefix": t.prefix,
+        "role": t.role,
+        "enterprise_id": t.enterprise_id,
+        "province_code": t.province_code,
+        "label": t.label,
+        "created_at": t.created_at,
+        "revoked_at": t.revoked_at,
+    }
+
+
+@operation(
+    bp,
+    "/tokens",
+    summary="List API tokens (hashes are never shown)",
+    roles=ADMIN,
+    response=TokenList,
+)
+def list_tokens() -> dict[str, Any]:
+    tokens = db.session.execute(sa.select(ApiToken).order_by(ApiToken.id)).scalars()
+    return {"items": [token_out(t) for t in tokens]}
+
+
+@operation(
+    bp,
+    "/tokens",
+    "POST",
+    summary="Create an API token",
+    roles=ADMIN,
+    body=TokenIn,
+    response=TokenCreated,
+    status=201,
+)
+def create_api_token(body: TokenIn) -> dict[str, Any]:
+    """The clear token is returned once; only its SHA-256 is stored."""
+    enterprise = None
+    if body.role == "enterprise":
+        if not body.enterprise_external_id:
+            raise ValidationFailed(
+                "Mã của doanh nghiệp cần enterprise_external_id / an enterprise token needs "
+                "enterprise_external_id",
+                errors=[{"field": "enterprise_external_id", "message": "required"}],
+            )
+        enterprise = db.session.scalar(
+            sa.select(Enterprise).where(Enterprise.external_id == body.enterprise_external_id)
+        )
+        if enterprise is None:
+            raise ValidationFailed(
+                "Không có doanh nghiệp này / unknown enterprise",
+                errors=[{"field": "enterprise_external_id", "message": "unknown"}],
+            )
+    elif body.enterprise_external_id:
+        raise ValidationFailed(
+            "Chỉ mã doanh nghiệp mới gắn với doanh nghiệp / only enterprise tokens name one",
+            errors=[{"field": "enterprise_external_id", "message": "only for role enterprise"}],
+        )
+    if body.province_code and body.role != "caseworker":
+        raise ValidationFailed(
+            "Giới hạn tỉnh chỉ dành cho cán bộ / province scope is for caseworker tokens",
+            errors=[{"field": "province_code", "message": "only for role caseworker"}],
+        )
+    clear, token = create_token(
+        body.role, enterprise=enterprise, province_code=body.province_code, label=body.label
+    )
+    db.session.commit()
+    return {**token_out(token), "token": clear}
+
+
+@operation(
+    bp, "/tokens/<int:token_id>", "DELETE", summary="Revoke an API token", roles=ADMIN, status=204
+)
+def revoke_token(token_id: int) -> None:
+    token = db.session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(f"Không có mã #{token_id} / no token #{token_id}")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+    db.session.commit()
+
+
+@operation(
+    bp,
+    "/access-log",
+    summary="Who read which worker's personal data, when",
+    roles=ADMIN,
+    query=AccessLogQuery,
+    response=AccessLogPage,
+)
+def list_access_log(query: AccessLogQuery) -> dict[str, Any]:
+    current_principal()
+    stmt = sa.select(AccessLog)
+    if query.worker_id:
+        stmt = stmt.where(AccessLog.worker_id == query.worker_id)
+    if query.token_id:
+        stmt = stmt.where(AccessLog.token_id == query.token_id)
+    if query.since:
+        stmt = stmt.where(AccessLog.at >= query.since.replace(tzinfo=None))
+    rows, cursor = paginate(stmt, AccessLog, query)
+    return {
+        "items": [
+            {
+                "id": a.id,
+                "at": a.at,
+                "token_id": a.token_id,
+                "role": a.role,
+                "worker_id": a.worker_id,
+                "action": a.action,
+                "endpoint": a.endpoint,
+            }
+            for a in rows
+        ],
+        "next_cursor": cursor,
+    }

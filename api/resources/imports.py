@@ -1,0 +1,52 @@
+"""File imports over HTTP: the same reader, rules and report as `caunoi import`."""
+
+from __future__ import annotations
+
+from typing import Any, get_args
+
+from flask import Blueprint, request
+
+from api.auth import current_principal
+from api.errors import ValidationFailed
+from api.importing import run_import
+from api.openapi import operation
+from api.schemas import ImportForm, ImportKind, ImportReport
+
+bp = Blueprint("imports", __name__, url_prefix="/api/v1")
+
+KINDS: tuple[str, ...] = get_args(ImportKind)
+
+
+@operation(
+    bp,
+    "/imports/<kind>",
+    "POST",
+    summary="Import a CSV or .xlsx file",
+    roles=("caseworker", "admin"),
+    multipart=ImportForm,
+    response=ImportReport,
+    path_schemas={"kind": {"type": "string", "enum": list(KINDS)}},
+)
+def import_file(kind: str, form: ImportForm) -> dict[str, Any]:
+    """Upsert by external_id. The report lists every bad row (row number, column, reason) and
+    what each free-text skill and address became. With atomic=true one bad row rejects the
+    whole file; otherwise good rows are written and bad rows are not written at all."""
+    if kind not in KINDS:
+        raise ValidationFailed(
+            f"Loại dữ liệu '{kind[:30]}' không hợp lệ / unknown kind; one of {', '.join(KINDS)}",
+            errors=[{"field": "kind", "message": f"one of {', '.join(KINDS)}"}],
+        )
+    upload = request.files.get("file")
+    if upload is None:
+        raise ValidationFailed(
+            "Thiếu tệp 'file' / missing multipart field 'file'",
+            errors=[{"field": "file", "message": "required"}],
+        )
+    principal = current_principal()
+    return run_import(
+        kind,
+        upload.read(),
+        upload.filename,
+        atomic=form.atomic,
+        actor=(principal.token_id, principal.role),
+    )

@@ -1,0 +1,684 @@
+"""Request and response shapes; these models are the OpenAPI document.
+
+Type-level rules live here (types, enums, ranges); domain rules (ward codes, phone numbers,
+skills) live in matcher.ingest and are applied to JSON bodies and import files alike.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import unicodedata
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+TradeCode = Literal["garment", "electrical", "electronics", "textile", "carpentry", "handicraft"]
+EducationCode = Literal[
+    "none",
+    "primary",
+    "lower_secondary",
+    "upper_secondary",
+    "elementary_vocational",
+    "intermediate_vocational",
+    "college",
+    "university",
+    "unspecified",
+]
+Gender = Literal["female", "male", "other", "unspecified"]
+EnrollmentStatus = Literal["enrolled", "graduated", "dropped"]
+ReferralStatus = Literal["pending", "hired", "not_hired", "declined", "no_show"]
+CourseLevel = Literal["elementary", "intermediate", "college"]
+CommitmentState = Literal["open", "full", "expired", "upcoming"]
+Role = Literal["caseworker", "enterprise", "planner", "admin"]
+
+
+def _clean_text(value: str) -> str:
+    """Normalise to NFC and refuse control characters, which no name or address contains."""
+    value = unicodedata.normalize("NFC", value).strip()
+    if any(unicodedata.category(ch) == "Cc" for ch in value):
+        raise ValueError("contains control characters / chứa ký tự điều khiển")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_clean_text)]
+ShortText = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_clean_text)]
+ExternalId = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_clean_text)]
+WardCode = Annotated[str, Field(pattern=r"^[0-9]{5}$")]
+ProvinceCode = Annotated[str, Field(pattern=r"^[0-9]{2}$")]
+Money = Annotated[int, Field(ge=0, le=1_000_000_000)]
+SkillItem = Annotated[
+    str, Field(min_length=1, max_length=200, pattern=r"^[^;]*$"), AfterValidator(_clean_text)
+]
+
+
+class Strict(BaseModel):
+    """Bodies refuse unknown fields: a typo should fail loudly, not be ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---------------------------------------------------------------- pagination
+
+
+def encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    """Decode an opaque cursor; raise ValueError for anything we did not write."""
+    padded = cursor + "=" * (-len(cursor) % 4)
+    try:
+        text = base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii")
+    except (ValueError, UnicodeError):
+        raise ValueError("invalid cursor / con trỏ trang không hợp lệ") from None
+    prefix, _, number = text.partition(":")
+    if prefix != "id" or not number.isdigit() or len(number) > 12:
+        raise ValueError("invalid cursor / con trỏ trang không hợp lệ")
+    return int(number)
+
+
+class PageQuery(BaseModel):
+    limit: int = Field(50, ge=1, le=200, description="Page size, at most 200")
+    cursor: str | None = Field(None, max_length=64, description="Opaque cursor from next_cursor")
+
+    @field_validator("cursor")
+    @classmethod
+    def _cursor_decodes(cls, value: str | None) -> str | None:
+        if value is not None:
+            decode_cursor(value)
+        return value
+
+    @property
+    def after_id(self) -> int:
+        return decode_cursor(self.cursor) if self.cursor else 0
+
+
+class Page(BaseModel):
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null at end")
+
+
+# ---------------------------------------------------------------- places
+
+
+class PlaceIn(Strict):
+    ward_code: WardCode | None = None
+    address: Annotated[str, Field(max_length=500), AfterValidator(_clean_text)] | None = None
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+
+
+class PlaceOut(BaseModel):
+    ward_code: str
+    ward_name: str | None
+    province_code: str
+    address: str | None
+    lat: float
+    lon: float
+    place_source: str
+
+
+# ---------------------------------------------------------------- enterprises
+
+
+class EnterpriseIn(PlaceIn):
+    external_id: ExternalId
+    name: ShortText
+    tax_code: Annotated[str, Field(max_length=20)]
+    sector: ShortText | None = None
+    contact_email: Annotated[str, Field(max_length=200)] | None = None
+    contact_phone: Annotated[str, Field(max_length=20)] | None = None
+
+
+class EnterprisePatch(Strict):
+    name: ShortText | None = None
+    tax_code: Annotated[str, Field(max_length=20)] | None = None
+    ward_code: WardCode | None = None
+    address: Annotated[str, Field(max_length=500), AfterValidator(_clean_text)] | None = None
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+    sector: ShortText | None = None
+    contact_email: Annotated[str, Field(max_length=200)] | None = None
+    contact_phone: Annotated[str, Field(max_length=20)] | None = None
+
+
+class EnterpriseOut(PlaceOut):
+    id: int
+    external_id: str
+    name: str
+    tax_code: str
+    sector: str | None
+    contact_email: str | None = Field(description="Hidden (null) for planners")
+    contact_phone: str | None = Field(description="Hidden (null) for planners")
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class EnterprisePage(Page):
+    items: list[EnterpriseOut]
+
+
+class EnterpriseQuery(PageQuery):
+    external_id: ExternalId | None = None
+    ward_code: WardCode | None = None
+    province_code: ProvinceCode | None = None
+    q: Annotated[str, Field(min_length=1, max_length=100)] | None = Field(
+        None, description="Name search, with or without diacritics"
+    )
+
+
+# ---------------------------------------------------------------- courses
+
+
+class CourseIn(PlaceIn):
+    external_id: ExternalId
+    name: ShortText
+    trade: TradeCode
+    provider: ShortText
+    level: CourseLevel | None = None
+    start_date: dt.date
+    end_date: dt.date
+    capacity: int = Field(ge=1, le=100_000)
+
+
+class CoursePatch(Strict):
+    name: ShortText | None = None
+    trade: TradeCode | None = None
+    provider: ShortText | None = None
+    ward_code: WardCode | None = None
+    address: Annotated[str, Field(max_length=500), AfterValidator(_clean_text)] | None = None
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+    level: CourseLevel | None = None
+    start_date: dt.date | None = None
+    end_date: dt.date | None = None
+    capacity: int | None = Field(None, ge=1, le=100_000)
+
+
+class CourseOut(PlaceOut):
+    id: int
+    external_id: str
+    name: str
+    trade: str
+    provider: str
+    level: str | None
+    start_date: dt.date
+    end_date: dt.date
+    capacity: int
+    enrolled: int = Field(description="Enrollments not dropped")
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class CoursePage(Page):
+    items: list[CourseOut]
+
+
+class CourseQuery(PageQuery):
+    external_id: ExternalId | None = None
+    trade: TradeCode | None = None
+    ward_code: WardCode | None = None
+    province_code: ProvinceCode | None = None
+    provider: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    starts_from: dt.date | None = Field(None, description="start_date on or after")
+    starts_until: dt.date | None = Field(None, description="start_date on or before")
+    q: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+
+
+# ---------------------------------------------------------------- workers
+
+
+class WorkerIn(PlaceIn):
+    external_id: ExternalId
+    full_name: ShortText
+    birth_year: int = Field(ge=1900, le=2100)
+    gender: Gender | None = None
+    ethnic_minority: bool | None = None
+    disability: bool | None = None
+    phone: Annotated[str, Field(max_length=20)] | None = None
+    education: EducationCode | None = None
+    trades: list[TradeCode] = Field(default_factory=list, max_length=6)
+    skills: list[SkillItem] = Field(
+        default_factory=list, max_length=50, description="Skill codes or free text (normalised)"
+    )
+    experience_years: float | None = Field(None, ge=0, le=60)
+    expected_wage_vnd: Money | None = None
+    max_commute_km: float | None = Field(None, gt=0, le=200)
+    available_from: dt.date | None = None
+
+
+class WorkerPatch(Strict):
+    full_name: ShortText | None = None
+    birth_year: int | None = Field(None, ge=1900, le=2100)
+    gender: Gender | None = None
+    ethnic_minority: bool | None = None
+    disability: bool | None = None
+    ward_code: WardCode | None = None
+    address: Annotated[str, Field(max_length=500), AfterValidator(_clean_text)] | None = None
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+    phone: Annotated[str, Field(max_length=20)] | None = None
+    education: EducationCode | None = None
+    trades: list[TradeCode] | None = Field(None, max_length=6)
+    skills: list[SkillItem] | None = Field(None, max_length=50)
+    experience_years: float | None = Field(None, ge=0, le=60)
+    expected_wage_vnd: Money | None = None
+    max_commute_km: float | None = Field(None, gt=0, le=200)
+    available_from: dt.date | None = None
+
+
+class WorkerOut(PlaceOut):
+    id: int
+    external_id: str
+    full_name: str | None
+    birth_year: int | None = Field(description="Protected; hidden (null) for enterprises")
+    gender: str | None = Field(description="Protected; hidden (null) for enterprises")
+    ethnic_minority: bool | None = Field(description="Protected; hidden (null) for enterprises")
+    disability: bool | None = Field(description="Protected; hidden (null) for enterprises")
+    phone: str | None
+    education: str
+    trades: list[str]
+    skills: list[str]
+    experience_years: float | None
+    expected_wage_vnd: int | None
+    max_commute_km: float
+    available_from: dt.date | None
+    erased: bool = Field(description="True after an erasure request removed the personal data")
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class WorkerPage(Page):
+    items: list[WorkerOut]
+
+
+class WorkerQuery(PageQuery):
+    external_id: ExternalId | None = None
+    trade: TradeCode | None = None
+    ward_code: WardCode | None = None
+    province_code: ProvinceCode | None = None
+    education: EducationCode | None = None
+    available_by: dt.date | None = Field(None, description="available_from on or before")
+    updated_since: dt.datetime | None = None
+    q: Annotated[str, Field(min_length=1, max_length=100)] | None = Field(
+        None, description="Name search, with or without diacritics"
+    )
+
+
+# ---------------------------------------------------------------- enrollments
+
+
+class EnrollmentIn(Strict):
+    worker_external_id: ExternalId
+    course_external_id: ExternalId
+    status: EnrollmentStatus
+    completed_on: dt.date | None = None
+
+
+class EnrollmentPatch(Strict):
+    status: EnrollmentStatus | None = None
+    completed_on: dt.date | None = None
+
+
+class EnrollmentOut(BaseModel):
+    id: int
+    worker_id: int
+    worker_external_id: str
+    course_id: int
+    course_external_id: str
+    status: str
+    completed_on: dt.date | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class EnrollmentPage(Page):
+    items: list[EnrollmentOut]
+
+
+class EnrollmentQuery(PageQuery):
+    worker_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    course_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    status: EnrollmentStatus | None = None
+    completed_from: dt.date | None = None
+    completed_until: dt.date | None = None
+
+
+# ---------------------------------------------------------------- commitments
+
+
+class CommitmentIn(PlaceIn):
+    external_id: ExternalId
+    enterprise_external_id: ExternalId | None = Field(
+        None, description="Required except for enterprise tokens (their own enterprise)"
+    )
+    trade: TradeCode
+    occupation_isco: Annotated[str, Field(pattern=r"^[0-9]{4}$")] | None = None
+    slots: int = Field(ge=1, le=100_000)
+    wage_vnd: Money
+    start_date: dt.date
+    expires_on: dt.date | None = None
+    min_education: EducationCode | None = None
+    required_skills: list[SkillItem] = Field(default_factory=list, max_length=50)
+    shift_work: bool | None = None
+    course_external_id: ExternalId | None = None
+
+
+class CommitmentPatch(Strict):
+    occupation_isco: Annotated[str, Field(pattern=r"^[0-9]{4}$")] | None = None
+    slots: int | None = Field(None, ge=1, le=100_000)
+    wage_vnd: Money | None = None
+    ward_code: WardCode | None = None
+    address: Annotated[str, Field(max_length=500), AfterValidator(_clean_text)] | None = None
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+    start_date: dt.date | None = None
+    expires_on: dt.date | None = None
+    min_education: EducationCode | None = None
+    required_skills: list[SkillItem] | None = Field(None, max_length=50)
+    shift_work: bool | None = None
+    course_external_id: ExternalId | None = None
+
+
+class CommitmentOut(PlaceOut):
+    id: int
+    external_id: str
+    enterprise_id: int
+    enterprise_external_id: str
+    enterprise_name: str
+    trade: str
+    occupation_isco: str | None
+    slots: int
+    slots_filled: int
+    slots_open: int
+    state: CommitmentState
+    wage_vnd: int
+    site_from_enterprise: bool
+    start_date: dt.date
+    expires_on: dt.date | None
+    min_education: str | None
+    required_skills: list[str]
+    shift_work: bool | None
+    course_id: int | None
+    course_external_id: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class CommitmentPage(Page):
+    items: list[CommitmentOut]
+
+
+class CommitmentQuery(PageQuery):
+    external_id: ExternalId | None = None
+    enterprise_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    trade: TradeCode | None = None
+    ward_code: WardCode | None = None
+    province_code: ProvinceCode | None = None
+    state: CommitmentState | None = None
+    course_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    starts_from: dt.date | None = None
+    starts_until: dt.date | None = None
+
+
+# ---------------------------------------------------------------- referrals
+
+
+class ReferralIn(Strict):
+    external_id: ExternalId | None = None
+    worker_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    worker_external_id: ExternalId | None = None
+    commitment_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    commitment_external_id: ExternalId | None = None
+    referred_on: dt.date | None = Field(None, description="Default today")
+    score: float | None = Field(None, ge=0, le=1, description="Hire probability shown")
+    scorer: Annotated[str, Field(max_length=40)] | None = None
+    model_version: Annotated[str, Field(max_length=64)] | None = None
+    reasons: list[dict[str, Any]] | None = Field(None, max_length=10)
+    note: Annotated[str, Field(max_length=500)] | None = None
+
+
+class ReferralPatch(Strict):
+    status: ReferralStatus | None = None
+    hired_on: dt.date | None = None
+    left_on: dt.date | None = None
+    note: Annotated[str, Field(max_length=500), AfterValidator(_clean_text)] | None = None
+
+
+class ReferralEventOut(BaseModel):
+    from_status: str | None
+    to_status: str
+    at: dt.datetime
+    actor_role: str | None
+    source: str
+    note: str | None
+
+
+class ReferralOut(BaseModel):
+    id: int
+    external_id: str | None
+    worker_id: int
+    worker_external_id: str
+    commitment_id: int
+    commitment_external_id: str
+    enterprise_id: int
+    referred_on: dt.date
+    status: str
+    hired_on: dt.date | None
+    left_on: dt.date | None
+    score: float | None
+    scorer: str | None
+    model_version: str | None
+    reasons: list[dict[str, Any]] | None
+    history: list[ReferralEventOut]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class ReferralPage(Page):
+    items: list[ReferralOut]
+
+
+class ReferralQuery(PageQuery):
+    external_id: ExternalId | None = None
+    worker_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    commitment_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    status: ReferralStatus | None = None
+    referred_from: dt.date | None = None
+    referred_until: dt.date | None = None
+
+
+# ---------------------------------------------------------------- taxonomy and places
+
+
+class OccupationOut(BaseModel):
+    isco: str
+    label_vi: str
+    label_en: str
+
+
+class TradeOut(BaseModel):
+    code: str
+    label_vi: str
+    label_en: str
+    occupations: list[OccupationOut]
+    skill_count: int
+
+
+class TradeList(BaseModel):
+    items: list[TradeOut]
+
+
+class SkillOut(BaseModel):
+    code: str
+    label_vi: str
+    label_en: str
+    trades: list[str]
+    synonyms: list[str]
+
+
+class SkillList(BaseModel):
+    items: list[SkillOut]
+
+
+class SkillQuery(BaseModel):
+    trade: TradeCode | None = None
+    q: Annotated[str, Field(min_length=1, max_length=100)] | None = Field(
+        None, description="Search labels and synonyms, with or without diacritics"
+    )
+
+
+class NormalizeQuery(BaseModel):
+    q: Annotated[str, Field(min_length=1, max_length=500)] = Field(
+        description="Free text; several items may be separated by ';' or ','"
+    )
+
+
+class SkillMatchOut(BaseModel):
+    code: str
+    label_vi: str
+    label_en: str
+    confidence: float
+
+
+class NormalizedItem(BaseModel):
+    text: str
+    known: bool
+    match: SkillMatchOut | None
+    alternatives: list[SkillMatchOut]
+
+
+class NormalizeOut(BaseModel):
+    query: str
+    items: list[NormalizedItem]
+
+
+class WardOut(BaseModel):
+    code: str
+    name: str
+    short_name: str
+    kind: str
+    province_code: str
+    province_name: str
+    lat: float
+    lon: float
+    former_districts: list[str]
+
+
+class PlaceQuery(BaseModel):
+    q: Annotated[str, Field(min_length=1, max_length=300)] = Field(
+        description="Ward/commune name or a full address, with or without diacritics"
+    )
+    province_code: ProvinceCode | None = None
+    limit: int = Field(20, ge=1, le=100)
+
+
+class AddressMatchOut(BaseModel):
+    ward: WardOut
+    method: str
+    confidence: float
+    note: str
+
+
+class PlaceSearchOut(BaseModel):
+    query: str
+    items: list[WardOut]
+    address_match: AddressMatchOut | None = Field(
+        description="When q reads as an address (old or new form), the ward it resolves to"
+    )
+
+
+# ---------------------------------------------------------------- imports and tokens
+
+
+ImportKind = Literal["workers", "enterprises", "courses", "enrollments", "commitments", "referrals"]
+
+
+class ImportForm(BaseModel):
+    file: bytes = Field(description="CSV (UTF-8, with or without BOM) or .xlsx")
+    atomic: bool = Field(False, description="Reject the whole file when one row is bad")
+
+
+class RowErrorOut(BaseModel):
+    row: int
+    column: str | None
+    reason: str
+
+
+class SkillNoteOut(BaseModel):
+    row: int
+    column: str
+    text: str
+    code: str | None
+    confidence: float | None
+
+
+class PlaceNoteOut(BaseModel):
+    row: int
+    text: str
+    ward_code: str
+    ward_name: str
+    method: str
+    note: str
+
+
+class ImportReport(BaseModel):
+    kind: str
+    filename: str | None
+    atomic: bool
+    total_rows: int
+    created: int
+    updated: int
+    unchanged: int
+    rejected: int
+    written: bool = Field(description="False when nothing was written (atomic rejection)")
+    errors: list[RowErrorOut]
+    skill_notes: list[SkillNoteOut]
+    place_notes: list[PlaceNoteOut]
+    seconds: float
+
+
+class TokenIn(Strict):
+    role: Role
+    enterprise_external_id: ExternalId | None = None
+    province_code: ProvinceCode | None = None
+    label: ShortText | None = None
+
+
+class TokenOut(BaseModel):
+    id: int
+    prefix: str
+    role: str
+    enterprise_id: int | None
+    province_code: str | None
+    label: str | None
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+
+class TokenCreated(TokenOut):
+    token: str = Field(description="Shown once; store it safely")
+
+
+class TokenList(BaseModel):
+    items: list[TokenOut]
+
+
+class AccessLogOut(BaseModel):
+    id: int
+    at: dt.datetime
+    token_id: int | None
+    role: str
+    worker_id: int
+    action: str
+    endpoint: str
+
+
+class AccessLogPage(Page):
+    items: list[AccessLogOut]
+
+
+class AccessLogQuery(PageQuery):
+    worker_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    token_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    since: dt.datetime | None = None
