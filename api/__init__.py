@@ -69,36 +69,10 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from api.resources import (
-        admin,
-        commitments,
-        courses,
-        docs,
-        enrollments,
-        enterprises,
-        imports,
-        pages,
-        places,
-        referrals,
-        taxonomy,
-        workers,
-    )
+    from api.resources import BLUEPRINTS
 
-    for module in (
-        pages,
-        docs,
-        taxonomy,
-        places,
-        workers,
-        enterprises,
-        courses,
-        enrollments,
-        commitments,
-        referrals,
-        imports,
-        admin,
-    ):
-        app.register_blueprint(module.bp)
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
 
 
 def register_errorhandlers(app: Flask) -> None:

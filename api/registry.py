@@ -241,6 +241,11 @@ def _columns(kind: str, values: dict[str, Any], ctx: _Context, row: int, errors:
         if v.get("ward_code"):
             place = _place_columns(v)
             from_enterprise = False
+        elif v.get("lat") is not None:
+            # Coordinates alone: the site is there, counted in the enterprise's ward.
+            place = {c: site[c] for c in PLACE_COLUMNS}
+            place.update(lat=v["lat"], lon=v["lon"], place_source="coordinates", address=None)
+            from_enterprise = False
         else:
             place = {c: site[c] for c in PLACE_COLUMNS}
             from_enterprise = True

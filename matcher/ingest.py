@@ -1054,11 +1054,11 @@ class _Validator:
         self.max_birth_year = today.year - 15
         self.skill_cache: dict[str, tuple[_SkillItem, ...]] = {}
         self.address_cache: dict[str, Any] = {}
-        self.ward_cache: dict[str, Any] = {}
 
     # Parsers per column type ------------------------------------------------------------
 
     def parser(self, spec: ColumnSpec) -> Callable[[str], Any]:
+        """Return the function that turns a trimmed, non-empty cell of ``spec`` into a value."""
         kind = spec.type
         if kind in ("id", "text", "address"):
             limit = spec.max_length

@@ -83,8 +83,10 @@ _DISTRICT_WORD_ASCII_AT_START = re.compile(r"^(?:huyen|quan|thi xa)\s+\w")
 _DISTRICT_WORD_ASCII = re.compile(r"\b(?:huyen|thi xa)\s+[a-z]")
 _DISTRICT_ABBREVIATION = re.compile(r"^(?:(?:tx|h|q)\s+\w|q\d)")
 _CITY_AT_START = re.compile(r"^(?:thanh pho|tp)\s+(.+)$")
+_CITY_ANYWHERE = re.compile(r"\b(?:thanh pho|tp)\s+")
+_QUAN_ANYWHERE = re.compile(r"\bquan\s+\w")
 
-_FIVE_DIGITS = re.compile(r"^\d{5}$")
+_FIVE_DIGITS = re.compile(r"^[0-9]{5}$")
 
 # Common ways of writing a province that fold() alone does not reach.
 _PROVINCE_ALIASES = {"hcm": "79", "tphcm": "79", "sai gon": "79", "hn": "01"}
@@ -92,7 +94,13 @@ _PROVINCE_ALIASES = {"hcm": "79", "tphcm": "79", "sai gon": "79", "hn": "01"}
 
 @dataclass(frozen=True)
 class Ward:
-    """A ward, commune or special zone of the 2025 scheme: the unit every place resolves to."""
+    """A ward, commune or special zone of the 2025 scheme: the unit every place resolves to.
+
+    ``former_districts`` names the pre-2025 districts whose wards were merged into this one,
+    the one that gave most wards first, so planners can group communes the way people still
+    speak of them. A name carries its old province in brackets only where two merged
+    provinces each had a district of that name ("Huyện Châu Thành (Tỉnh Long An)").
+    """
 
     code: str
     name: str
@@ -119,7 +127,11 @@ class Province:
 
 @dataclass(frozen=True)
 class AddressMatch:
-    """The ward an address resolved to, and how sure we are, so imports can flag weak matches."""
+    """The ward an address resolved to, and how sure we are, so imports can flag weak matches.
+
+    ``method`` is "ward_code", "address_2025" or "address_legacy_converted"; ``note`` says
+    what was read, in Vietnamese then English.
+    """
 
     ward: Ward
     method: str
@@ -399,32 +411,31 @@ class Gazetteer:
         if not folded or not any(ch.isalpha() for ch in folded):
             return None
 
+        names_district = self._names_district(text)
         text = self._comma_before_province(text)
         parse_address = _parse_address()
         new_unit = parse_address(text, mode="FROM_2025", keep_street=False, level=2)
         new_ward = self._by_code.get(new_unit.ward_code or "")
         old_unit = parse_address(text, mode="LEGACY", keep_street=False, level=3)
         converted = self._convert_legacy(old_unit)
-        names_district = self._names_district(text)
-        district_short = fold(old_unit.short_district or "")
 
         if converted and names_district:
             return self._legacy_match(old_unit, converted, confidence=0.9)
+        if converted and new_ward is not None and _named_in_old_units(new_ward, old_unit):
+            # "Xã Tân Lập, Yên Mỹ, Hưng Yên" or "... quan nam tu liem ha noi": the 2025 parser
+            # took an old district's (or province's) name for a ward, while the legacy parse
+            # explains the whole address.
+            return self._legacy_match(old_unit, converted, confidence=0.7)
         if new_ward is not None:
-            new_short = fold(new_ward.short_name)
             typed = _names_ward_with_type(folded, new_ward)
             if names_district and not typed:
                 # The old ward was not found, so the 2025 parser most likely matched a district
                 # or village name ("Huyện Yên Mỹ" is not "Xã Yên Mỹ"); trust it only when the
                 # ward is written with its type.
                 return None
-            if not typed and new_short == fold(old_unit.short_province or ""):
+            if not typed and fold(new_ward.short_name) == fold(old_unit.short_province or ""):
                 # "Long An" alone means the old province, not Phường Long An of Tây Ninh.
                 return None
-            if converted and not names_district and new_short == district_short:
-                # "Xã Tân Lập, Yên Mỹ, Hưng Yên": the 2025 parser took the old district's name
-                # for a ward; the legacy parse explains the whole address.
-                return self._legacy_match(old_unit, converted, confidence=0.7)
             return self._new_match(new_ward, folded, names_district)
         if converted:
             return self._legacy_match(old_unit, converted, confidence=0.85)
@@ -460,6 +471,16 @@ class Gazetteer:
             city = _CITY_AT_START.match(part)
             if city and city.group(1) not in self._city_provinces:
                 return True
+        if "," not in text:
+            # Without commas a district hides mid-text: "... quan hai an ...",
+            # "... thanh pho ha giang tinh ha giang".
+            folded = fold(text)
+            if text.isascii() and _QUAN_ANYWHERE.search(folded):
+                return True
+            for city in _CITY_ANYWHERE.finditer(folded):
+                rest = folded[city.end() :]
+                if not any(f"{rest} ".startswith(f"{c} ") for c in self._city_provinces):
+                    return True
         return False
 
     def _convert_legacy(self, old_unit: Any) -> tuple[Ward, ...]:
@@ -562,6 +583,13 @@ def _strip_admin_prefixes(folded: str) -> str:
 
 
 _KIND_PREFIXES = {"Phường": ("phuong", "p"), "Xã": ("xa", "x"), "Đặc khu": ("dac khu", "dk")}
+
+
+def _named_in_old_units(ward: Ward, old_unit: Any) -> bool:
+    """Tell whether a 2025 ward's name is a word run inside the old district or province name."""
+    short = f" {fold(ward.short_name)} "
+    old_names = (old_unit.short_district, old_unit.short_province)
+    return any(short in f" {fold(name)} " for name in old_names if name)
 
 
 def _names_ward_with_type(folded: str, ward: Ward) -> bool:

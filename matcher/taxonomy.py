@@ -118,7 +118,8 @@ _FILLER = re.compile(
     + "|".join(re.escape(p) for p in sorted(_FILLER_PHRASES, key=len, reverse=True))
     + r"|(?<!my )nghe)\b"
 )
-_LIST_SEPARATORS = re.compile(r"[;,\n]+")
+# A comma between digits is a decimal comma ("1,5 năm"), not a list separator.
+_LIST_SEPARATORS = re.compile(r"[;\n]|(?<!\d),|,(?!\d)")
 _CONJUNCTIONS = re.compile(r"\s+(?:và|and|&)\s+|\s*[+/]\s*", re.IGNORECASE)
 # "va" is split only in text written without diacritics, where it almost always stands for
 # "và"; with diacritics it could be "vá" (mend).
@@ -453,7 +454,9 @@ class Taxonomy:
 
         Items are separated by ";", "," or new lines; an item that is not itself a known
         phrasing is further split on "và", "and", "&", "+" and "/", so "may 1 kim và vắt sổ"
-        gives two skills while a synonym that contains "và" stays whole.
+        gives two skills while a synonym that contains "và" stays whole. Items that are only
+        filler or a duration ("3 năm kinh nghiệm") name no skill and are left out, so the
+        import report lists only items someone has to look at.
         """
         items: list[str] = []
         for chunk in _LIST_SEPARATORS.split(nfc(text or "")):
@@ -467,7 +470,9 @@ class Taxonomy:
             if chunk.isascii():
                 parts = [piece for part in parts for piece in _ASCII_CONJUNCTION.split(part)]
             items.extend(part.strip() for part in parts if part.strip())
-        unique = dict.fromkeys(items)
+        unique = dict.fromkeys(
+            item for item in items if matching_key(item) or self.is_skill_code(item)
+        )
         return [self.normalize(item) for item in unique]
 
     def _normalize(self, text: str) -> Normalization:
@@ -504,7 +509,7 @@ class Taxonomy:
         for token in tokens:
             if token in self._token_weight or len(token) < SPELLING_MIN_LENGTH:
                 corrected.append(token)
-                credit.setdefault(token, 1.0)
+                credit[token] = 1.0
                 continue
             close = difflib.get_close_matches(token, self._vocabulary, n=1, cutoff=SPELLING_CUTOFF)
             if close:

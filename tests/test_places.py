@@ -304,6 +304,7 @@ def test_resolve_old_address_without_diacritics_returns_same_ward(address, expec
         "Thôn 3, xã Tân Lập, huyện Yên Mỹ, tỉnh Hưng Yên",
         "xa tan lap, huyen yen my, hung yen",
         "TT Yên Mỹ, H. Yên Mỹ, T. Hưng Yên",
+        "xa tan lap huyen yen my tinh hung yen",
     ],
 )
 def test_resolve_old_yen_my_address_returns_xa_yen_my(address):
@@ -338,6 +339,21 @@ def test_resolve_ward_code_returns_ward_code_method():
 
     assert match is not None
     assert (match.ward.code, match.method, match.confidence) == (SON_NAM, "ward_code", 1.0)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "Phường Bến Nghé, Quận 1, TP.HCM",
+        "phuong ben nghe quan 1 tp hcm",
+        "P. Bến Nghé, Q.1, Hồ Chí Minh",
+    ],
+)
+def test_resolve_old_city_district_address_returns_converted_ward(address):
+    match = gazetteer().resolve_address(address)
+
+    assert match is not None
+    assert (match.ward.name, match.method) == ("Phường Sài Gòn", "address_legacy_converted")
 
 
 def test_resolve_split_old_ward_returns_default_with_lower_confidence():

@@ -1,1 +1,36 @@
-"""One blueprint per resource, all under /api/v1."""
+"""One blueprint per resource, all under /api/v1; importing this package registers them all."""
+
+from __future__ import annotations
+
+from api.resources import (
+    admin,
+    commitments,
+    courses,
+    docs,
+    enrollments,
+    enterprises,
+    imports,
+    pages,
+    places,
+    referrals,
+    taxonomy,
+    workers,
+)
+
+BLUEPRINTS = tuple(
+    module.bp
+    for module in (
+        pages,
+        docs,
+        taxonomy,
+        places,
+        workers,
+        enterprises,
+        courses,
+        enrollments,
+        commitments,
+        referrals,
+        imports,
+        admin,
+    )
+)

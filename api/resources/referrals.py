@@ -235,15 +235,15 @@ def update_referral(referral_id: int, body: ReferralPatch) -> dict[str, Any]:
     if new_status == "hired" and referral.status != "hired" and hired_on is None:
         hired_on = today()
     left_on = body.left_on if "left_on" in fields else referral.left_on
+    old_status = referral.status
+    if new_status != old_status and new_status not in REFERRAL_TRANSITIONS[old_status]:
+        raise Conflict(
+            f"Không thể chuyển từ '{old_status}' sang '{new_status}' / "
+            f"cannot move from '{old_status}' to '{new_status}'"
+        )
     _check_dates(referral, new_status, hired_on, left_on)
 
-    if new_status != referral.status:
-        old_status = referral.status
-        if new_status not in REFERRAL_TRANSITIONS[old_status]:
-            raise Conflict(
-                f"Không thể chuyển từ '{old_status}' sang '{new_status}' / "
-                f"cannot move from '{old_status}' to '{new_status}'"
-            )
+    if new_status != old_status:
         claimed = db.session.execute(
             sa.update(Referral)
             .where(Referral.id == referral.id, Referral.status == old_status)
