@@ -87,7 +87,8 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
             errors=[{"field": "body", "message": "expected an object"}],
         )
     try:
-        return model.model_validate(payload)
+        # Strict JSON mode: "1" is not an integer and 1 is not a boolean or a date.
+        return model.model_validate_json(request.get_data(), strict=True)
     except ValidationError as error:
         raise ValidationFailed(
             "Dữ liệu không hợp lệ / invalid fields", errors=_error_list(error)

@@ -6,12 +6,12 @@ skills) live in matcher.ingest and are applied to JSON bodies and import files a
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
+import re
 import unicodedata
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 TradeCode = Literal["garment", "electrical", "electronics", "textile", "carpentry", "handicraft"]
 EducationCode = Literal[
@@ -41,6 +41,37 @@ def _clean_text(value: str) -> str:
     return value
 
 
+def _iso_date(value: object) -> object:
+    """Query strings carry dates as text; refuse numbers, which pydantic would read as epochs."""
+    if isinstance(value, str) and not _DATE_TEXT.fullmatch(value):
+        raise ValueError("expected a date YYYY-MM-DD / cần ngày dạng YYYY-MM-DD")
+    if isinstance(value, int | float):
+        raise ValueError("expected a date YYYY-MM-DD / cần ngày dạng YYYY-MM-DD")
+    return value
+
+
+def _iso_datetime(value: object) -> object:
+    if isinstance(value, int | float) or (
+        isinstance(value, str) and not _DATE_TEXT.fullmatch(value[:10])
+    ):
+        raise ValueError("expected an ISO 8601 date-time / cần thời điểm dạng ISO 8601")
+    return value
+
+
+def naive_utc(value: dt.datetime) -> dt.datetime:
+    """Convert a client's time to the naive UTC the database stores."""
+    return value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
+def _as_utc(value: dt.datetime) -> dt.datetime:
+    """Stored times are naive UTC; say so on the wire (RFC 3339 needs an offset)."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+
+
+_DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+QueryDate = Annotated[dt.date, BeforeValidator(_iso_date)]
+QueryDateTime = Annotated[dt.datetime, BeforeValidator(_iso_datetime)]
+UtcDateTime = Annotated[dt.datetime, AfterValidator(_as_utc)]
 Text = Annotated[str, AfterValidator(_clean_text)]
 ShortText = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_clean_text)]
 ExternalId = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_clean_text)]
@@ -62,32 +93,19 @@ class Strict(BaseModel):
 
 
 def encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
+    """Write a keyset cursor: the last id served. Clients treat it as opaque."""
+    return str(last_id)
 
 
 def decode_cursor(cursor: str) -> int:
-    """Decode an opaque cursor; raise ValueError for anything we did not write."""
-    padded = cursor + "=" * (-len(cursor) % 4)
-    try:
-        text = base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii")
-    except (ValueError, UnicodeError):
-        raise ValueError("invalid cursor / con trỏ trang không hợp lệ") from None
-    prefix, _, number = text.partition(":")
-    if prefix != "id" or not number.isdigit() or len(number) > 12:
-        raise ValueError("invalid cursor / con trỏ trang không hợp lệ")
-    return int(number)
+    return int(cursor)
 
 
 class PageQuery(BaseModel):
     limit: int = Field(50, ge=1, le=200, description="Page size, at most 200")
-    cursor: str | None = Field(None, max_length=64, description="Opaque cursor from next_cursor")
-
-    @field_validator("cursor")
-    @classmethod
-    def _cursor_decodes(cls, value: str | None) -> str | None:
-        if value is not None:
-            decode_cursor(value)
-        return value
+    cursor: Annotated[str, Field(pattern=r"^[0-9]{1,12}$")] | None = Field(
+        None, description="Opaque cursor: pass back the next_cursor of the previous page"
+    )
 
     @property
     def after_id(self) -> int:
@@ -150,8 +168,8 @@ class EnterpriseOut(PlaceOut):
     sector: str | None
     contact_email: str | None = Field(description="Hidden (null) for planners")
     contact_phone: str | None = Field(description="Hidden (null) for planners")
-    created_at: dt.datetime
-    updated_at: dt.datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 class EnterprisePage(Page):
@@ -206,8 +224,8 @@ class CourseOut(PlaceOut):
     end_date: dt.date
     capacity: int
     enrolled: int = Field(description="Enrollments not dropped")
-    created_at: dt.datetime
-    updated_at: dt.datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 class CoursePage(Page):
@@ -220,8 +238,8 @@ class CourseQuery(PageQuery):
     ward_code: WardCode | None = None
     province_code: ProvinceCode | None = None
     provider: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    starts_from: dt.date | None = Field(None, description="start_date on or after")
-    starts_until: dt.date | None = Field(None, description="start_date on or before")
+    starts_from: QueryDate | None = Field(None, description="start_date on or after")
+    starts_until: QueryDate | None = Field(None, description="start_date on or before")
     q: Annotated[str, Field(min_length=1, max_length=100)] | None = None
 
 
@@ -284,8 +302,8 @@ class WorkerOut(PlaceOut):
     max_commute_km: float
     available_from: dt.date | None
     erased: bool = Field(description="True after an erasure request removed the personal data")
-    created_at: dt.datetime
-    updated_at: dt.datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 class WorkerPage(Page):
@@ -298,8 +316,8 @@ class WorkerQuery(PageQuery):
     ward_code: WardCode | None = None
     province_code: ProvinceCode | None = None
     education: EducationCode | None = None
-    available_by: dt.date | None = Field(None, description="available_from on or before")
-    updated_since: dt.datetime | None = None
+    available_by: QueryDate | None = Field(None, description="available_from on or before")
+    updated_since: QueryDateTime | None = None
     q: Annotated[str, Field(min_length=1, max_length=100)] | None = Field(
         None, description="Name search, with or without diacritics"
     )
@@ -328,8 +346,8 @@ class EnrollmentOut(BaseModel):
     course_external_id: str
     status: str
     completed_on: dt.date | None
-    created_at: dt.datetime
-    updated_at: dt.datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 class EnrollmentPage(Page):
@@ -340,8 +358,8 @@ class EnrollmentQuery(PageQuery):
     worker_id: int | None = Field(None, ge=1, le=2**31 - 1)
     course_id: int | None = Field(None, ge=1, le=2**31 - 1)
     status: EnrollmentStatus | None = None
-    completed_from: dt.date | None = None
-    completed_until: dt.date | None = None
+    completed_from: QueryDate | None = None
+    completed_until: QueryDate | None = None
 
 
 # ---------------------------------------------------------------- commitments
@@ -401,8 +419,8 @@ class CommitmentOut(PlaceOut):
     shift_work: bool | None
     course_id: int | None
     course_external_id: str | None
-    created_at: dt.datetime
-    updated_at: dt.datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 class CommitmentPage(Page):
@@ -417,8 +435,8 @@ class CommitmentQuery(PageQuery):
     province_code: ProvinceCode | None = None
     state: CommitmentState | None = None
     course_id: int | None = Field(None, ge=1, le=2**31 - 1)
-    starts_from: dt.date | None = None
-    starts_until: dt.date | None = None
+    starts_from: QueryDate | None = None
+    starts_until: QueryDate | None = None
 
 
 # ---------------------------------------------------------------- referrals
@@ -448,7 +466,7 @@ class ReferralPatch(Strict):
 class ReferralEventOut(BaseModel):
     from_status: str | None
     to_status: str
-    at: dt.datetime
+    at: UtcDateTime
     actor_role: str | None
     source: str
     note: str | None
@@ -471,8 +489,8 @@ class ReferralOut(BaseModel):
     model_version: str | None
     reasons: list[dict[str, Any]] | None
     history: list[ReferralEventOut]
-    created_at: dt.datetime
-    updated_at: dt.datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 class ReferralPage(Page):
@@ -484,8 +502,8 @@ class ReferralQuery(PageQuery):
     worker_id: int | None = Field(None, ge=1, le=2**31 - 1)
     commitment_id: int | None = Field(None, ge=1, le=2**31 - 1)
     status: ReferralStatus | None = None
-    referred_from: dt.date | None = None
-    referred_until: dt.date | None = None
+    referred_from: QueryDate | None = None
+    referred_until: QueryDate | None = None
 
 
 # ---------------------------------------------------------------- taxonomy and places
@@ -652,8 +670,8 @@ class TokenOut(BaseModel):
     enterprise_id: int | None
     province_code: str | None
     label: str | None
-    created_at: dt.datetime
-    revoked_at: dt.datetime | None
+    created_at: UtcDateTime
+    revoked_at: UtcDateTime | None
 
 
 class TokenCreated(TokenOut):
@@ -666,7 +684,7 @@ class TokenList(BaseModel):
 
 class AccessLogOut(BaseModel):
     id: int
-    at: dt.datetime
+    at: UtcDateTime
     token_id: int | None
     role: str
     worker_id: int
@@ -681,4 +699,4 @@ class AccessLogPage(Page):
 class AccessLogQuery(PageQuery):
     worker_id: int | None = Field(None, ge=1, le=2**31 - 1)
     token_id: int | None = Field(None, ge=1, le=2**31 - 1)
-    since: dt.datetime | None = None
+    since: QueryDateTime | None = None

@@ -13,7 +13,14 @@ from api.extensions import db
 from api.models import AccessLog, ApiToken, Enterprise, utcnow
 from api.openapi import operation
 from api.queries import paginate
-from api.schemas import AccessLogPage, AccessLogQuery, TokenCreated, TokenIn, TokenList
+from api.schemas import (
+    AccessLogPage,
+    AccessLogQuery,
+    TokenCreated,
+    TokenIn,
+    TokenList,
+    naive_utc,
+)
 
 bp = Blueprint("admin", __name__, url_prefix="/api/v1")
 
@@ -118,7 +125,7 @@ def list_access_log(query: AccessLogQuery) -> dict[str, Any]:
     if query.token_id:
         stmt = stmt.where(AccessLog.token_id == query.token_id)
     if query.since:
-        stmt = stmt.where(AccessLog.at >= query.since.replace(tzinfo=None))
+        stmt = stmt.where(AccessLog.at >= naive_utc(query.since))
     rows, cursor = paginate(stmt, AccessLog, query)
     return {
         "items": [

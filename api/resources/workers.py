@@ -14,7 +14,7 @@ from api.openapi import operation
 from api.queries import get_scoped, json_list_contains, name_filter, paginate, place_dict, scoped
 from api.registry import erase_worker
 from api.resources._crud import create_record, patch_record
-from api.schemas import WorkerIn, WorkerOut, WorkerPage, WorkerPatch, WorkerQuery
+from api.schemas import WorkerIn, WorkerOut, WorkerPage, WorkerPatch, WorkerQuery, naive_utc
 
 bp = Blueprint("workers", __name__, url_prefix="/api/v1")
 
@@ -80,7 +80,7 @@ def list_workers(query: WorkerQuery) -> dict[str, Any]:
             (Worker.available_from.is_(None)) | (Worker.available_from <= query.available_by)
         )
     if query.updated_since:
-        stmt = stmt.where(Worker.updated_at >= query.updated_since.replace(tzinfo=None))
+        stmt = stmt.where(Worker.updated_at >= naive_utc(query.updated_since))
     if query.q:
         stmt = stmt.where(name_filter(Worker.name_key, query.q))
     workers, cursor = paginate(stmt, Worker, query)
