@@ -174,6 +174,17 @@ def register(app: Flask) -> None:
             csv_dir=csv_dir,
         )
 
+    @app.cli.group("docs")
+    def docs_group() -> None:
+        """Print documentation generated from the code."""
+
+    @docs_group.command("import-format")
+    def docs_import_format_command() -> None:
+        """Print the import columns of every kind as Markdown (docs/import-format.md)."""
+        from api.docsgen import import_format_markdown
+
+        click.echo(import_format_markdown(), nl=False)
+
     @app.cli.command("serve")
     @click.option("--host", default="127.0.0.1", show_default=True)
     @click.option("--port", default=5000, show_default=True, type=int)

@@ -15,13 +15,7 @@ class DefaultConfig:
     SQLALCHEMY_DATABASE_URI: str | None = os.environ.get("DATABASE_URL")
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     MODELS_DIR: str = os.environ.get("CAUNOI_MODELS_DIR", str(PROJECT_ROOT / "models"))
-    # Largest page a list endpoint serves; larger requests are refused, not silently clamped.
-    MAX_PAGE_SIZE: int = 200
-    DEFAULT_PAGE_SIZE: int = 50
     # Upload size cap for imports (bytes): 100,000 worker rows are about 15 MB of CSV.
     MAX_CONTENT_LENGTH: int = 64 * 1024 * 1024
     # Rows per import file; beyond this the caller should split the file.
     MAX_IMPORT_ROWS: int = 500_000
-    JSON_SORT_KEYS: bool = False
-    # Secret used only for signing cursors so that clients cannot forge them.
-    SECRET_KEY: str | None = None

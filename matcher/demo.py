@@ -112,6 +112,8 @@ PENDING_DAYS = 21
 MIN_DAYS_BETWEEN_HIRES = 14
 #: Caseworkers stop referring to a commitment after this many referrals per slot.
 REFERRALS_PER_SLOT = 3
+#: Share of referrals still made while the worker is employed (looking for a better job).
+_EMPLOYED_REFERRAL_SHARE = 0.3
 #: A worker without a stated maximum commute is taken to accept the contract's default.
 DEFAULT_MAX_COMMUTE_KM = 30.0
 
@@ -1883,109 +1885,35 @@ class _Builder:
         enrollments: pd.DataFrame,
         commitments: pd.DataFrame,
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Draw referrals and their outcomes; return the referrals frame and the truth."""
         cfg = self.config
-        rng = self.rng("referrals")
-        hs, today = self.history_start, self.today
         # Window in which a commitment takes referrals.
-        w0 = np.maximum(np.maximum(self.c_posted, self.c_start - 75), hs)
-        w1 = np.minimum(self.c_close, today)
+        w0 = np.maximum(np.maximum(self.c_posted, self.c_start - 75), self.history_start)
+        w1 = np.minimum(self.c_close, self.today)
         target = cfg.referrals_per_month * 12 * cfg.history_years
-
-        linked_w, linked_c, linked_d = self._linked_referrals(rng, w0, w1)
-        rest = max(target - len(linked_w), 0)
-        free_w, free_c, free_d = self._worker_referrals(rng, w0, w1, rest)
-
-        worker = np.concatenate([linked_w, free_w]).astype(np.intp)
-        commitment = np.concatenate([linked_c, free_c]).astype(np.intp)
-        day = np.concatenate([linked_d, free_d]).astype(np.int64)
-        # One referral per (worker, commitment): the first.
-        order = np.lexsort((self.w_ids[worker], self.c_ids[commitment], day))
-        worker, commitment, day = worker[order], commitment[order], day[order]
-        key = worker.astype(np.int64) * len(self.c_ids) + commitment
-        _, first = np.unique(key, return_index=True)
-        keep = np.sort(first)
+        frames = (enterprises, courses, workers, enrollments, commitments)
+        scale = 1.0
+        # Referrals of employed workers and to full commitments are mostly not made, so the
+        # volume is re-aimed once or twice until it lands near the target.
+        for attempt in range(3):
+            rng = self.rng(f"referrals/{attempt}")
+            worker, commitment, day = self._candidates(rng, w0, w1, target, scale)
+            features = self._features(frames, worker, commitment)
+            p_true = true_hire_probability(features)
+            result = self._simulate(rng, worker, commitment, day, p_true)
+            kept = int(result["kept"].sum())
+            if kept >= 0.95 * target or kept == 0 or attempt == 2:
+                break
+            scale *= min(target / kept, 3.0)
+        keep = result["kept"]
         worker, commitment, day = worker[keep], commitment[keep], day[keep]
-        order = np.lexsort((self.w_ids[worker], self.c_ids[commitment], day))
-        worker, commitment, day = worker[order], commitment[order], day[order]
-        # Caseworkers stop referring to a commitment once it has enough candidates per place.
-        by_commitment = np.lexsort((np.arange(len(day)), day, commitment))
-        rank = np.empty(len(day), dtype=np.intp)
-        rank[by_commitment] = _rank_within(commitment[by_commitment])
-        keep = rank < REFERRALS_PER_SLOT * self.c_slots[commitment]
-        worker, commitment, day = worker[keep], commitment[keep], day[keep]
+        features = features[keep].reset_index(drop=True)
+        p_true = p_true[keep]
+        outcome = result["outcome"][keep]
+        hired_on = result["hired_on"][keep]
+        left_on = result["left_on"][keep]
         count = len(worker)
         ids = np.array([f"GT{i + 1:07d}" for i in range(count)], dtype=object)
-
-        pairs = pd.DataFrame(
-            {
-                "worker_external_id": self.w_ids[worker],
-                "commitment_external_id": self.c_ids[commitment],
-            }
-        )
-        features = pair_features(
-            workers,
-            commitments,
-            enrollments,
-            pairs,
-            enterprises=enterprises,
-            courses=courses,
-            enterprise_quality=self.quality_series(),
-            gazetteer=self.gazetteer,
-            taxonomy=self.taxonomy,
-        )
-        p_true = true_hire_probability(features)
-
-        # Outcomes drawn from p_true; recent ones still pending.
-        pending = day > today - PENDING_DAYS
-        hired_draw = (rng.random(count) < p_true) & ~pending
-        other = rng.choice(
-            np.array(["not_hired", "declined", "no_show"], dtype=object),
-            size=count,
-            p=[0.55, 0.25, 0.2],
-        )
-        outcome = np.where(pending, "pending", np.where(hired_draw, "hired", other)).astype(object)
-        hired_on = day + rng.integers(3, PENDING_DAYS + 1, size=count)
-        capped = np.full(count, "", dtype=object)
-
-        # Slots: hires in date order; draws beyond the slots become not_hired.
-        hired = np.flatnonzero(outcome == "hired")
-        by_commitment = hired[np.lexsort((hired, hired_on[hired], commitment[hired]))]
-        rank = _rank_within(commitment[by_commitment])
-        over = by_commitment[rank >= self.c_slots[commitment[by_commitment]]]
-        outcome[over] = "not_hired"
-        capped[over] = "slots"
-
-        # One job at a time: a hire too soon after the worker's previous one is declined.
-        while True:
-            hired = np.flatnonzero(outcome == "hired")
-            by_worker = hired[np.lexsort((hired, hired_on[hired], worker[hired]))]
-            same = worker[by_worker][1:] == worker[by_worker][:-1]
-            gap = hired_on[by_worker][1:] - hired_on[by_worker][:-1]
-            clash = by_worker[1:][same & (gap < MIN_DAYS_BETWEEN_HIRES)]
-            if not len(clash):
-                break
-            # Resolve the first clash of each worker per pass; later ones may then be fine.
-            first_clash = clash[~pd.Series(worker[clash]).duplicated().to_numpy()]
-            outcome[first_clash] = "declined"
-            capped[first_clash] = "worker"
-
-        # Leaving: the trade's yearly rate, some early leavers, or the next job.
-        hired = np.flatnonzero(outcome == "hired")
-        rate = np.array([_LEAVING_RATE[t] for t in TRADE_CODES])[self.c_trade[commitment[hired]]]
-        tenure = rng.exponential(365.25 / rate)
-        early = rng.random(len(hired)) < 0.08
-        tenure = np.where(early, rng.integers(20, 91, size=len(hired)), tenure)
-        left_on = np.full(count, -1, dtype=np.int64)
-        natural = hired_on[hired] + np.ceil(tenure).astype(np.int64)
-        left_on[hired] = np.where(natural <= today, natural, -1)
-        by_worker = hired[np.lexsort((hired, hired_on[hired], worker[hired]))]
-        if len(by_worker) > 1:
-            same = worker[by_worker][1:] == worker[by_worker][:-1]
-            previous, following = by_worker[:-1][same], by_worker[1:][same]
-            quit_on = hired_on[following] - rng.integers(1, 8, size=len(following))
-            current = left_on[previous]
-            left_on[previous] = np.where((current < 0) | (current > quit_on), quit_on, current)
-
         is_hired = outcome == "hired"
         referrals = pd.DataFrame(
             {
@@ -2007,9 +1935,9 @@ class _Builder:
                         "worker_external_id": self.w_ids[worker],
                         "commitment_external_id": self.c_ids[commitment],
                         "p_true": p_true,
-                        "hired_draw": hired_draw,
+                        "hired_draw": result["hired_draw"][keep],
                         "outcome": outcome,
-                        "capped": capped,
+                        "capped": result["capped"][keep],
                     }
                 ),
                 features[["enterprise_external_id", *PAIR_FEATURE_COLUMNS]],
@@ -2017,6 +1945,131 @@ class _Builder:
             axis=1,
         )
         return referrals, truth
+
+    def _candidates(
+        self, rng: np.random.Generator, w0: np.ndarray, w1: np.ndarray, target: int, scale: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return candidate referrals (worker, commitment, day), one per pair, in date order."""
+        linked_w, linked_c, linked_d = self._linked_referrals(rng, w0, w1)
+        rest = max(int(round(target * scale)) - len(linked_w), 0)
+        free_w, free_c, free_d = self._worker_referrals(rng, w0, w1, rest)
+        worker = np.concatenate([linked_w, free_w]).astype(np.intp)
+        commitment = np.concatenate([linked_c, free_c]).astype(np.intp)
+        day = np.concatenate([linked_d, free_d]).astype(np.int64)
+        # One referral per (worker, commitment): the first.
+        order = np.lexsort((self.w_ids[worker], self.c_ids[commitment], day))
+        worker, commitment, day = worker[order], commitment[order], day[order]
+        key = worker.astype(np.int64) * len(self.c_ids) + commitment
+        _, first = np.unique(key, return_index=True)
+        keep = np.sort(first)
+        return worker[keep], commitment[keep], day[keep]
+
+    def _features(
+        self, frames: tuple[pd.DataFrame, ...], worker: np.ndarray, commitment: np.ndarray
+    ) -> pd.DataFrame:
+        enterprises, courses, workers, enrollments, commitments = frames
+        pairs = pd.DataFrame(
+            {
+                "worker_external_id": self.w_ids[worker],
+                "commitment_external_id": self.c_ids[commitment],
+            }
+        )
+        return pair_features(
+            workers,
+            commitments,
+            enrollments,
+            pairs,
+            enterprises=enterprises,
+            courses=courses,
+            enterprise_quality=self.quality_series(),
+            gazetteer=self.gazetteer,
+            taxonomy=self.taxonomy,
+        )
+
+    def _simulate(
+        self,
+        rng: np.random.Generator,
+        worker: np.ndarray,
+        commitment: np.ndarray,
+        day: np.ndarray,
+        p_true: np.ndarray,
+    ) -> dict[str, np.ndarray]:
+        """Play the candidate referrals in date order and draw each kept one's outcome.
+
+        A referral is not made (``kept`` False) when its commitment is full or already has
+        :data:`REFERRALS_PER_SLOT` referrals per slot, or, most of the time, when the worker
+        is employed then. A kept referral is hired when its draw ``u < p_true`` says so
+        (``hired_draw``), unless it is pending or the worker's previous hire is under
+        :data:`MIN_DAYS_BETWEEN_HIRES` days old (then "declined", ``capped`` "worker"). A hire
+        while employed is a job switch: the previous job ends a few days before.
+        """
+        count = len(worker)
+        today = self.today
+        pending = day > today - PENDING_DAYS
+        hired_draw = (rng.random(count) < p_true) & ~pending
+        other = rng.choice(
+            np.array(["not_hired", "declined", "no_show"], dtype=object),
+            size=count,
+            p=[0.55, 0.25, 0.2],
+        )
+        hired_on = day + rng.integers(3, PENDING_DAYS + 1, size=count)
+        rate = np.array([_LEAVING_RATE[t] for t in TRADE_CODES])[self.c_trade[commitment]]
+        tenure = np.where(
+            rng.random(count) < 0.08,
+            rng.integers(20, 91, size=count),
+            np.ceil(rng.exponential(365.25 / rate)),
+        ).astype(np.int64)
+        natural_left = hired_on + np.maximum(tenure, 1)
+        refer_while_employed = rng.random(count) < _EMPLOYED_REFERRAL_SHARE
+        quit_days = rng.integers(1, 8, size=count)
+
+        kept = np.zeros(count, dtype=bool)
+        outcome = np.where(pending, "pending", other).astype(object)
+        capped = np.full(count, "", dtype=object)
+        left_on = np.full(count, -1, dtype=np.int64)
+        slots = self.c_slots.tolist()
+        filled = [0] * len(slots)
+        referred = [0] * len(slots)
+        employed_until = [-1] * len(self.w_ids)
+        current_job = [-1] * len(self.w_ids)
+        never = today + 1
+        # One pass in date order: who is employed, and which commitments are full, depends
+        # on the referrals before.
+        w_list, c_list, d_list = worker.tolist(), commitment.tolist(), day.tolist()
+        hire_list, hired_on_list = hired_draw.tolist(), hired_on.tolist()
+        natural_list, while_employed = natural_left.tolist(), refer_while_employed.tolist()
+        quit_list = quit_days.tolist()
+        for i in range(count):
+            w, c, d = w_list[i], c_list[i], d_list[i]
+            if filled[c] >= slots[c] or referred[c] >= REFERRALS_PER_SLOT * slots[c]:
+                continue
+            employed = d < employed_until[w]
+            if employed and not while_employed[i]:
+                continue
+            kept[i] = True
+            referred[c] += 1
+            if not hire_list[i]:
+                continue
+            job = current_job[w]
+            if job >= 0 and hired_on_list[i] - hired_on_list[job] < MIN_DAYS_BETWEEN_HIRES:
+                outcome[i], capped[i] = "declined", "worker"
+                continue
+            outcome[i] = "hired"
+            filled[c] += 1
+            if employed:
+                left_on[job] = hired_on_list[i] - quit_list[i]
+            current_job[w] = i
+            natural = natural_list[i]
+            employed_until[w] = natural if natural <= today else never
+            left_on[i] = natural if natural <= today else -1
+        return {
+            "kept": kept,
+            "hired_draw": hired_draw,
+            "outcome": outcome,
+            "capped": capped,
+            "hired_on": hired_on,
+            "left_on": left_on,
+        }
 
     def _linked_referrals(
         self, rng: np.random.Generator, w0: np.ndarray, w1: np.ndarray
