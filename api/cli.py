@@ -204,9 +204,8 @@ def load_demo(
     today: dt.date | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Generate the demo data set and import it kind by kind, as a caseworker's files would be."""
-    from matcher.demo import DemoConfig, generate
-
     from api.importing import run_import
+    from matcher.demo import DemoConfig, generate
 
     config = DemoConfig(
         seed=seed,

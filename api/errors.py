@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response, json
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from api.extensions import db
@@ -97,6 +98,18 @@ def register_errorhandlers(app: Flask) -> None:
     def handle_file_format(error: FileFormatError) -> Response:
         db.session.rollback()
         return problem(422, str(error), slug="file-format")
+
+    @app.errorhandler(IntegrityError)
+    def handle_integrity(error: IntegrityError) -> Response:
+        # The database's constraints are the last guard (a race the checks above lost).
+        db.session.rollback()
+        app.logger.warning("integrity error: %s", error.orig)
+        return problem(
+            409,
+            "Xung đột với dữ liệu hiện có (vừa thay đổi?); hãy thử lại / conflicts with the "
+            "current data (changed meanwhile?); please retry",
+            slug="conflict",
+        )
 
     @app.errorhandler(HTTPException)
     def handle_http(error: HTTPException) -> Response:

@@ -25,6 +25,7 @@ def run_import(
     atomic: bool = False,
     actor: tuple[int | None, str | None] = (None, None),
     today: dt.date | None = None,
+    province_scope: str | None = None,
 ) -> dict[str, Any]:
     """Read, validate and upsert one file; commit good rows (or nothing, with atomic).
 
@@ -51,6 +52,7 @@ def run_import(
         prior_errors=len(errors),
         actor=actor,
         source="import",
+        province_scope=province_scope,
     )
     errors.extend(result.errors)
     errors.sort(key=lambda e: (e.row, e.column or ""))

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from api.extensions import db
 from api.models import (
+    REFERRAL_TRANSITIONS,
     Commitment,
     Course,
     Enrollment,
@@ -62,14 +63,20 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]
         yield items[start : start + size]
 
 
-def id_map(model: type[db.Model], external_ids: Iterable[str]) -> dict[str, int]:
-    """Map external ids to database ids, in chunks to stay under bind-parameter limits."""
+def id_map(
+    model: type[db.Model], external_ids: Iterable[str], province_code: str | None = None
+) -> dict[str, int]:
+    """Map external ids to database ids, in chunks to stay under bind-parameter limits.
+
+    With a province, records of other provinces are not found (a scoped caseworker's view).
+    """
     wanted = sorted({e for e in external_ids if e})
     found: dict[str, int] = {}
     for chunk in _chunks(wanted):
-        rows = db.session.execute(
-            sa.select(model.external_id, model.id).where(model.external_id.in_(chunk))
-        )
+        stmt = sa.select(model.external_id, model.id).where(model.external_id.in_(chunk))
+        if province_code is not None:
+            stmt = stmt.where(model.province_code == province_code)
+        rows = db.session.execute(stmt)
         found.update({ext: pk for ext, pk in rows})
     return found
 
@@ -125,7 +132,12 @@ SOURCE_OF = {
         "external_id": "*",
     },
     "enrollments": {"worker_id": "*", "course_id": "*"},
-    "referrals": {"worker_id": "*", "commitment_id": "*", "external_id": "*"},
+    "referrals": {
+        "worker_id": "*",
+        "commitment_id": "*",
+        "external_id": "*",
+        "status": "outcome",
+    },
 }
 
 
@@ -136,7 +148,9 @@ def _row_error(row: int, column: str | None, vi: str, en: str) -> ingest.RowErro
 class _Context:
     """Per-batch lookups of referenced records, loaded once for the whole file."""
 
-    def __init__(self, kind: str, records: list[ingest.Record]) -> None:
+    def __init__(
+        self, kind: str, records: list[ingest.Record], province_scope: str | None = None
+    ) -> None:
         def values(name: str) -> list[str]:
             return [r.values.get(name) for r in records if r.values.get(name)]
 
@@ -159,7 +173,7 @@ class _Context:
                     self.enterprise_sites[row["external_id"]] = dict(row)
             self.courses = id_map(Course, values("course_external_id"))
         if kind in ("enrollments", "referrals"):
-            self.workers = id_map(Worker, values("worker_external_id"))
+            self.workers = id_map(Worker, values("worker_external_id"), province_scope)
         if kind == "enrollments":
             self.courses = id_map(Course, values("course_external_id"))
         if kind == "referrals":
@@ -297,6 +311,13 @@ def _columns(kind: str, values: dict[str, Any], ctx: _Context, row: int, errors:
             )
         if worker_id is None or commitment_id is None:
             return {}
+        if v.get("left_on") and not v.get("hired_on"):
+            errors.append(
+                _row_error(
+                    row, "hired_on", "cần ngày tuyển khi có ngày nghỉ", "left_on needs hired_on"
+                )
+            )
+            return {}
         return {
             "external_id": v.get("external_id"),
             "worker_id": worker_id,
@@ -313,7 +334,7 @@ def _key(kind: str, cols: dict[str, Any]) -> Any:
     if kind == "enrollments":
         return (cols["worker_id"], cols["course_id"])
     if kind == "referrals" and not cols.get("external_id"):
-        return (cols["worker_id"], cols["commitment_id"], cols["referred_on"])
+        return ("pair", cols["worker_id"], cols["commitment_id"], cols["referred_on"])
     return cols["external_id"]
 
 
@@ -331,18 +352,61 @@ def _load_existing(kind: str, model, rows: list[dict[str, Any]], columns: list[s
         return keyed
     if kind == "referrals":
         keyed = {}
-        worker_ids = sorted({c["worker_id"] for c in rows})
-        for chunk in _chunks(worker_ids):
-            result = db.session.execute(
-                sa.select(model.__table__).where(model.worker_id.in_(chunk))
-            ).mappings()
-            for row in result:
-                row = dict(row)
-                keyed[(row["worker_id"], row["commitment_id"], row["referred_on"])] = row
-                if row["external_id"]:
-                    keyed[row["external_id"]] = row
+        table = model.__table__
+        pairs = sorted({(c["worker_id"], c["commitment_id"]) for c in rows})
+        external_ids = sorted({c["external_id"] for c in rows if c.get("external_id")})
+        for chunk in _chunks(external_ids):
+            for row in db.session.execute(
+                sa.select(table).where(table.c.external_id.in_(chunk))
+            ).mappings():
+                keyed[row["external_id"]] = dict(row)
+        for chunk in _chunks(sorted({w for w, _ in pairs})):
+            for row in db.session.execute(
+                sa.select(table).where(table.c.worker_id.in_(chunk))
+            ).mappings():
+                keyed[("pair", row["worker_id"], row["commitment_id"], row["referred_on"])] = dict(
+                    row
+                )
         return keyed
     return _existing_rows(model, columns, "external_id", [c["external_id"] for c in rows])
+
+
+def _match_referral(
+    cols: dict[str, Any], old: dict[str, Any] | None, existing: dict[Any, dict[str, Any]]
+) -> tuple[dict[str, Any] | None, tuple[str, str, str] | None]:
+    """Find the stored referral a row updates, and refuse changes history must not take.
+
+    A referral is the same referral when its external id matches or, failing that, when its
+    worker, commitment and date match. Its worker and commitment never change, and a decided
+    outcome moves no further (REFERRAL_TRANSITIONS), whichever door the change comes in by.
+    """
+    by_pair = existing.get(("pair", cols["worker_id"], cols["commitment_id"], cols["referred_on"]))
+    if old is None and by_pair is not None:
+        if by_pair["external_id"] and cols.get("external_id"):
+            return None, (
+                "external_id",
+                f"lượt giới thiệu này đã có mã '{by_pair['external_id']}'",
+                f"this referral already has external_id '{by_pair['external_id']}'",
+            )
+        old = by_pair
+    if old is None:
+        return None, None
+    if (old["worker_id"], old["commitment_id"]) != (cols["worker_id"], cols["commitment_id"]):
+        return None, (
+            "commitment_external_id",
+            "không được đổi người lao động hay đơn hàng của một lượt giới thiệu",
+            "a referral's worker and commitment cannot change",
+        )
+    if (
+        cols["status"] != old["status"]
+        and cols["status"] not in REFERRAL_TRANSITIONS[old["status"]]
+    ):
+        return None, (
+            "outcome",
+            f"không thể chuyển từ '{old['status']}' sang '{cols['status']}'",
+            f"cannot move from '{old['status']}' to '{cols['status']}'",
+        )
+    return old, None
 
 
 def apply_batch(
@@ -356,6 +420,7 @@ def apply_batch(
     source: str = "import",
     only_create: bool = False,
     only_update_id: int | None = None,
+    province_scope: str | None = None,
 ) -> ApplyResult:
     """Upsert validated records; with atomic, write nothing if any row (prior or here) fails.
 
@@ -363,7 +428,7 @@ def apply_batch(
     """
     model = MODELS[kind]
     result = ApplyResult()
-    ctx = _Context(kind, records)
+    ctx = _Context(kind, records, province_scope)
     prepared: list[tuple[int, dict[str, Any]]] = []
     for record in records:
         cols = _columns(kind, record.values, ctx, record.row, result.errors)
@@ -376,6 +441,29 @@ def apply_batch(
     updates: list[tuple[int, dict[str, Any], dict[str, Any]]] = []
     for row, cols in prepared:
         old = existing.get(_key(kind, cols))
+        if (
+            kind == "workers"
+            and province_scope
+            and province_scope
+            not in (
+                cols["province_code"],
+                (old or {}).get("province_code", province_scope),
+            )
+        ):
+            result.errors.append(
+                _row_error(
+                    row,
+                    "ward_code",
+                    f"ngoài tỉnh bạn phụ trách ({province_scope})",
+                    f"outside your province ({province_scope})",
+                )
+            )
+            continue
+        if kind == "referrals":
+            old, problem = _match_referral(cols, old, existing)
+            if problem:
+                result.errors.append(_row_error(row, *problem))
+                continue
         if only_update_id is not None and (old is None or old["id"] != only_update_id):
             result.errors.append(
                 _row_error(row, "external_id", "không được đổi mã", "external_id cannot change")
@@ -400,6 +488,8 @@ def apply_batch(
             )
             continue
         changed = _keep_present(cols, present, SOURCE_OF[kind])
+        if kind == "referrals" and changed.get("external_id") is None:
+            changed.pop("external_id", None)  # a row without an id never erases one
         diff = {k: v for k, v in changed.items() if old.get(k) != v}
         if diff:
             updates.append((row, old, diff))
@@ -433,12 +523,32 @@ def apply_batch(
             sa.update(model.__table__).where(model.__table__.c.id == sa.bindparam("_id")),
             [{"_id": old["id"], **diff, "updated_at": now} for _, old, diff in batch],
         )
+    if kind == "enterprises":
+        moved = [old["id"] for _, old, diff in updates if set(diff) & set(PLACE_COLUMNS)]
+        _resync_default_sites(moved)
     result.created = len(inserts)
     result.updated = len(updates)
     if kind == "referrals":
         _after_referrals(inserts, updates, result, actor, source)
     result.written = bool(inserts or updates)
     return result
+
+
+def _resync_default_sites(enterprise_ids: list[int]) -> None:
+    """Commitments without a site of their own follow their enterprise when it moves."""
+    for chunk in _chunks(enterprise_ids):
+        columns = {
+            c: sa.select(Enterprise.__table__.c[c])
+            .where(Enterprise.id == Commitment.enterprise_id)
+            .scalar_subquery()
+            for c in PLACE_COLUMNS
+        }
+        db.session.execute(
+            sa.update(Commitment)
+            .where(Commitment.enterprise_id.in_(chunk), Commitment.site_from_enterprise.is_(True))
+            .values(**columns, updated_at=utcnow()),
+            execution_options={"synchronize_session": False},
+        )
 
 
 def _insert_returning_ids(model, payload: list[dict[str, Any]]) -> list[int]:
@@ -610,12 +720,22 @@ def cells_of(kind: str, obj: Any) -> dict[str, Any]:
         cells["enterprise_external_id"] = obj.enterprise.external_id
         cells["course_external_id"] = obj.course.external_id if obj.course else None
         if not obj.site_from_enterprise:
-            cells.update(ward_code=obj.ward_code, address=obj.address, lat=obj.lat, lon=obj.lon)
+            cells.update(_place_cells(obj))
     elif kind == "enrollments":
         cells["worker_external_id"] = obj.worker.external_id
         cells["course_external_id"] = obj.course.external_id
     else:
-        cells.update(ward_code=obj.ward_code, address=obj.address, lat=obj.lat, lon=obj.lon)
+        cells.update(_place_cells(obj))
+    return cells
+
+
+def _place_cells(obj: Any) -> dict[str, Any]:
+    """The place as it was given, so re-validating it yields the same place and source."""
+    cells: dict[str, Any] = {"ward_code": obj.ward_code, "address": obj.address}
+    if obj.place_source.startswith("address"):
+        cells["ward_code"] = None  # re-resolve the address, keeping its place_source
+    if obj.place_source == "coordinates":
+        cells.update(lat=obj.lat, lon=obj.lon)
     return cells
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -63,6 +63,13 @@ def naive_utc(value: dt.datetime) -> dt.datetime:
     return value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
+def _naive_utc_checked(value: dt.datetime) -> dt.datetime:
+    try:
+        return naive_utc(value)
+    except OverflowError:
+        raise ValueError("date-time out of range / thời điểm ngoài phạm vi") from None
+
+
 def _as_utc(value: dt.datetime) -> dt.datetime:
     """Stored times are naive UTC; say so on the wire (RFC 3339 needs an offset)."""
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
@@ -70,7 +77,9 @@ def _as_utc(value: dt.datetime) -> dt.datetime:
 
 _DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 QueryDate = Annotated[dt.date, BeforeValidator(_iso_date)]
-QueryDateTime = Annotated[dt.datetime, BeforeValidator(_iso_datetime)]
+QueryDateTime = Annotated[
+    dt.datetime, BeforeValidator(_iso_datetime), AfterValidator(lambda v: _naive_utc_checked(v))
+]
 UtcDateTime = Annotated[dt.datetime, AfterValidator(_as_utc)]
 Text = Annotated[str, AfterValidator(_clean_text)]
 ShortText = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_clean_text)]
@@ -78,6 +87,7 @@ ExternalId = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(
 WardCode = Annotated[str, Field(pattern=r"^[0-9]{5}$")]
 ProvinceCode = Annotated[str, Field(pattern=r"^[0-9]{2}$")]
 Money = Annotated[int, Field(ge=0, le=1_000_000_000)]
+SearchText = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_clean_text)]
 SkillItem = Annotated[
     str, Field(min_length=1, max_length=200, pattern=r"^[^;]*$"), AfterValidator(_clean_text)
 ]
@@ -101,9 +111,15 @@ def decode_cursor(cursor: str) -> int:
     return int(cursor)
 
 
-class PageQuery(BaseModel):
+class QueryModel(BaseModel):
+    """Query parameters refuse unknown names: a misspelt filter must not return everything."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class PageQuery(QueryModel):
     limit: int = Field(50, ge=1, le=200, description="Page size, at most 200")
-    cursor: Annotated[str, Field(pattern=r"^[0-9]{1,12}$")] | None = Field(
+    cursor: Annotated[str, Field(pattern=r"^[0-9]{1,9}$")] | None = Field(
         None, description="Opaque cursor: pass back the next_cursor of the previous page"
     )
 
@@ -142,22 +158,22 @@ class PlaceOut(BaseModel):
 class EnterpriseIn(PlaceIn):
     external_id: ExternalId
     name: ShortText
-    tax_code: Annotated[str, Field(max_length=20)]
+    tax_code: Annotated[str, Field(max_length=20), AfterValidator(_clean_text)]
     sector: ShortText | None = None
-    contact_email: Annotated[str, Field(max_length=200)] | None = None
-    contact_phone: Annotated[str, Field(max_length=20)] | None = None
+    contact_email: Annotated[str, Field(max_length=200), AfterValidator(_clean_text)] | None = None
+    contact_phone: Annotated[str, Field(max_length=20), AfterValidator(_clean_text)] | None = None
 
 
 class EnterprisePatch(Strict):
     name: ShortText | None = None
-    tax_code: Annotated[str, Field(max_length=20)] | None = None
+    tax_code: Annotated[str, Field(max_length=20), AfterValidator(_clean_text)] | None = None
     ward_code: WardCode | None = None
     address: Annotated[str, Field(max_length=500), AfterValidator(_clean_text)] | None = None
     lat: float | None = Field(None, ge=-90, le=90)
     lon: float | None = Field(None, ge=-180, le=180)
     sector: ShortText | None = None
-    contact_email: Annotated[str, Field(max_length=200)] | None = None
-    contact_phone: Annotated[str, Field(max_length=20)] | None = None
+    contact_email: Annotated[str, Field(max_length=200), AfterValidator(_clean_text)] | None = None
+    contact_phone: Annotated[str, Field(max_length=20), AfterValidator(_clean_text)] | None = None
 
 
 class EnterpriseOut(PlaceOut):
@@ -180,9 +196,7 @@ class EnterpriseQuery(PageQuery):
     external_id: ExternalId | None = None
     ward_code: WardCode | None = None
     province_code: ProvinceCode | None = None
-    q: Annotated[str, Field(min_length=1, max_length=100)] | None = Field(
-        None, description="Name search, with or without diacritics"
-    )
+    q: SearchText | None = Field(None, description="Name search, with or without diacritics")
 
 
 # ---------------------------------------------------------------- courses
@@ -237,10 +251,10 @@ class CourseQuery(PageQuery):
     trade: TradeCode | None = None
     ward_code: WardCode | None = None
     province_code: ProvinceCode | None = None
-    provider: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    provider: ShortText | None = None
     starts_from: QueryDate | None = Field(None, description="start_date on or after")
     starts_until: QueryDate | None = Field(None, description="start_date on or before")
-    q: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    q: SearchText | None = None
 
 
 # ---------------------------------------------------------------- workers
@@ -253,7 +267,7 @@ class WorkerIn(PlaceIn):
     gender: Gender | None = None
     ethnic_minority: bool | None = None
     disability: bool | None = None
-    phone: Annotated[str, Field(max_length=20)] | None = None
+    phone: Annotated[str, Field(max_length=20), AfterValidator(_clean_text)] | None = None
     education: EducationCode | None = None
     trades: list[TradeCode] = Field(default_factory=list, max_length=6)
     skills: list[SkillItem] = Field(
@@ -275,7 +289,7 @@ class WorkerPatch(Strict):
     address: Annotated[str, Field(max_length=500), AfterValidator(_clean_text)] | None = None
     lat: float | None = Field(None, ge=-90, le=90)
     lon: float | None = Field(None, ge=-180, le=180)
-    phone: Annotated[str, Field(max_length=20)] | None = None
+    phone: Annotated[str, Field(max_length=20), AfterValidator(_clean_text)] | None = None
     education: EducationCode | None = None
     trades: list[TradeCode] | None = Field(None, max_length=6)
     skills: list[SkillItem] | None = Field(None, max_length=50)
@@ -318,9 +332,7 @@ class WorkerQuery(PageQuery):
     education: EducationCode | None = None
     available_by: QueryDate | None = Field(None, description="available_from on or before")
     updated_since: QueryDateTime | None = None
-    q: Annotated[str, Field(min_length=1, max_length=100)] | None = Field(
-        None, description="Name search, with or without diacritics"
-    )
+    q: SearchText | None = Field(None, description="Name search, with or without diacritics")
 
 
 # ---------------------------------------------------------------- enrollments
@@ -442,6 +454,15 @@ class CommitmentQuery(PageQuery):
 # ---------------------------------------------------------------- referrals
 
 
+class Reason(Strict):
+    """One reason shown with a match, in Vietnamese and English."""
+
+    code: Annotated[str, Field(max_length=60), AfterValidator(_clean_text)] | None = None
+    vi: Annotated[str, Field(min_length=1, max_length=300), AfterValidator(_clean_text)]
+    en: Annotated[str, Field(min_length=1, max_length=300), AfterValidator(_clean_text)]
+    effect: float | None = Field(None, ge=-100, le=100, description="Contribution to the score")
+
+
 class ReferralIn(Strict):
     external_id: ExternalId | None = None
     worker_id: int | None = Field(None, ge=1, le=2**31 - 1)
@@ -450,10 +471,10 @@ class ReferralIn(Strict):
     commitment_external_id: ExternalId | None = None
     referred_on: dt.date | None = Field(None, description="Default today")
     score: float | None = Field(None, ge=0, le=1, description="Hire probability shown")
-    scorer: Annotated[str, Field(max_length=40)] | None = None
-    model_version: Annotated[str, Field(max_length=64)] | None = None
-    reasons: list[dict[str, Any]] | None = Field(None, max_length=10)
-    note: Annotated[str, Field(max_length=500)] | None = None
+    scorer: Annotated[str, Field(max_length=40), AfterValidator(_clean_text)] | None = None
+    model_version: Annotated[str, Field(max_length=64), AfterValidator(_clean_text)] | None = None
+    reasons: list[Reason] | None = Field(None, max_length=10)
+    note: Annotated[str, Field(max_length=500), AfterValidator(_clean_text)] | None = None
 
 
 class ReferralPatch(Strict):
@@ -487,7 +508,7 @@ class ReferralOut(BaseModel):
     score: float | None
     scorer: str | None
     model_version: str | None
-    reasons: list[dict[str, Any]] | None
+    reasons: list[Reason] | None
     history: list[ReferralEventOut]
     created_at: UtcDateTime
     updated_at: UtcDateTime
@@ -539,15 +560,15 @@ class SkillList(BaseModel):
     items: list[SkillOut]
 
 
-class SkillQuery(BaseModel):
+class SkillQuery(QueryModel):
     trade: TradeCode | None = None
-    q: Annotated[str, Field(min_length=1, max_length=100)] | None = Field(
+    q: SearchText | None = Field(
         None, description="Search labels and synonyms, with or without diacritics"
     )
 
 
-class NormalizeQuery(BaseModel):
-    q: Annotated[str, Field(min_length=1, max_length=500)] = Field(
+class NormalizeQuery(QueryModel):
+    q: Annotated[str, Field(min_length=1, max_length=500), AfterValidator(_clean_text)] = Field(
         description="Free text; several items may be separated by ';' or ','"
     )
 
@@ -583,8 +604,8 @@ class WardOut(BaseModel):
     former_districts: list[str]
 
 
-class PlaceQuery(BaseModel):
-    q: Annotated[str, Field(min_length=1, max_length=300)] = Field(
+class PlaceQuery(QueryModel):
+    q: Annotated[str, Field(min_length=1, max_length=300), AfterValidator(_clean_text)] = Field(
         description="Ward/commune name or a full address, with or without diacritics"
     )
     province_code: ProvinceCode | None = None

@@ -23,18 +23,28 @@ The hire probability
 enter it. An enterprise's latent quality enters it; a model can learn that only from the
 enterprise's track record.
 
-Hard constraints the importer enforces hold by construction: hires never exceed a
-commitment's slots (a "hired" draw beyond the slots becomes ``not_hired``); a worker's jobs
-never overlap (a hire less than :data:`MIN_DAYS_BETWEEN_HIRES` days after the worker's
-previous one becomes ``declined``; a later hire ends the earlier job the days before); no
-date is after ``today``; external ids are unique per kind. ``truth.capped`` says which draws
-were changed, and ``p_true`` is always the probability the draw was made with.
+How referrals are made: candidate referrals come from job seekers (each worker is referred
+from about six weeks before they are available, spread over their time on the books, to
+open commitments of their trades nearby, sometimes to another trade or anywhere: the
+contrast a model needs) and from courses (most trainees are referred to a commitment linked
+to their course). They are then played in date order: a referral is not made when its
+commitment is full or has :data:`REFERRALS_PER_SLOT` referrals per slot, nor, most of the
+time, while the worker holds a job. Each referral made is drawn hired with probability
+``p_true``; the rest split into not_hired, declined and no_show; the last three weeks are
+pending. Hires leave at the trade's yearly rate (garment 20 %) or when they take a new job.
 
-A caveat on sizes: at the default size (3,000 workers, about 17,000 referrals over two
-years, about 30 % hired) the average worker is hired about 1.7 times in two years, so most
-hires end when the worker takes the next job and job-to-job turnover is far above the
-garment sector's 20 % a year that the natural leaving rate uses. More workers per referral
-(``n_workers``) make it more realistic.
+Hard constraints the importer enforces hold by construction: hires never exceed a
+commitment's slots; a worker's jobs never overlap (a hire under
+:data:`MIN_DAYS_BETWEEN_HIRES` days after the worker's previous one becomes ``declined``,
+and a new job ends the previous one a few days before); no date is after ``today``; external
+ids are unique per kind. ``truth.capped`` marks the draws that were changed (under 1 % of
+referrals), and ``p_true`` is always the probability the draw was made with.
+
+A caveat on sizes: the default asks for about 17,000 referrals from 3,000 workers with a
+hire rate near 30 %, which is about 4,700 hires, 1.6 per worker in two years. Job switches
+are therefore far more frequent than the garment sector's 20 % a year, and some workers are
+hired many times. Raise ``n_workers`` (or lower ``referrals_per_month``) for a more
+realistic labour market.
 """
 
 from __future__ import annotations
@@ -86,7 +96,7 @@ PAIR_FEATURE_COLUMNS = (
 )
 
 #: Intercept of the true hire model (log-odds); sets the average hire rate near 30 %.
-HIRE_INTERCEPT = -1.95
+HIRE_INTERCEPT = -1.7
 
 #: Coefficients of the true hire model, by term; see :func:`true_hire_probability`.
 HIRE_COEFFICIENTS: Mapping[str, float] = MappingProxyType(
@@ -352,7 +362,7 @@ def true_hire_probability(pairs: pd.DataFrame) -> np.ndarray:
 
     .. code-block:: text
 
-        z = -1.95
+        z = -1.7
             + 1.2   * trade_match               (commitment's trade among the worker's trades)
             + 1.0   * graduated_linked_course   (graduated from the course it is linked to)
             + 0.6   * graduated_trade_course    (graduated from any course of its trade)
@@ -371,8 +381,11 @@ def true_hire_probability(pairs: pd.DataFrame) -> np.ndarray:
     year) is an input.
     """
     terms = hire_terms(pairs)
-    coefficients = np.array([HIRE_COEFFICIENTS[name] for name in terms.columns])
-    logit = HIRE_INTERCEPT + terms.to_numpy() @ coefficients
+    # Term by term, not a matrix product: BLAS may sum in an order that depends on the batch,
+    # and a pair's probability must not depend on which other pairs are scored with it.
+    logit = np.full(len(terms), HIRE_INTERCEPT)
+    for name, coefficient in HIRE_COEFFICIENTS.items():
+        logit = logit + coefficient * terms[name].to_numpy()
     return 1.0 / (1.0 + np.exp(-np.clip(logit, -30.0, 30.0)))
 
 
@@ -680,8 +693,6 @@ def _education_ranks(cells: pd.Series, ranks: Mapping[str, int | None]) -> np.nd
 def _quality_lookup(quality: pd.Series | Mapping[str, float] | None) -> dict[str, float]:
     if quality is None:
         return {}
-    if isinstance(quality, pd.Series):
-        return {str(k): float(v) for k, v in quality.items()}
     return {str(k): float(v) for k, v in quality.items()}
 
 
@@ -899,8 +910,8 @@ _EXPECTED_WAGE_VND = {
 # Offered wages (million VND per month) by trade: ranges drawn uniformly.
 _WAGE_RANGES_M = {
     "garment": ((4.5, 6.0), (7.5, 10.0)),  # new workers; typical with overtime
-    "electronics": ((7.5, 10.5),),
-    "electrical": ((8.0, 11.0),),
+    "electronics": ((7.0, 10.0),),
+    "electrical": ((7.5, 10.5),),
     "textile": ((5.5, 8.5),),
     "carpentry": ((6.5, 10.0),),
     "handicraft": ((4.0, 7.0),),
@@ -1718,6 +1729,8 @@ class _Builder:
         counts = rng.poisson(rate * years) + (rng.random(n_ent) < 0.5)
         owner = np.repeat(np.arange(n_ent), counts)
         m = len(owner)
+        # Half the enterprises posted their latest commitment in the last six weeks, so there
+        # are places open now as well as expired ones.
         fresh = np.zeros(m, dtype=bool)
         fresh[np.cumsum(counts)[counts > 0] - 1] = (rng.random(n_ent) < 0.5)[counts > 0]
         posted = np.where(
@@ -1794,7 +1807,8 @@ class _Builder:
             else:
                 low, high = ranges[0]
             wage_m[rows] = low + draw[rows] * (np.asarray(high) - np.asarray(low))
-        trend = 1.04 ** ((start - _to_days(dt.date(2024, 1, 1))) / 365.25)
+        # Wages rise about 4 % a year; the ranges above are 2025 levels.
+        trend = 1.04 ** ((start - _to_days(dt.date(2025, 1, 1))) / 365.25)
         wage = wage_m * 1_000_000 * _REGION_WAGE_FACTOR[region] * trend
         minimum = minimum_wage_for(region, start.astype("datetime64[D]"))
         floor = minimum * rng.uniform(1.0, 1.08, size=m)

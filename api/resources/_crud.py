@@ -37,6 +37,7 @@ def _write(kind: str, values: dict[str, Any], **options: Any) -> int:
         present=set(values),
         actor=(principal.token_id, principal.role),
         source="api",
+        province_scope=principal.province_code,
         **options,
     )
     if result.errors:

@@ -49,4 +49,5 @@ def import_file(kind: str, form: ImportForm) -> dict[str, Any]:
         upload.filename,
         atomic=form.atomic,
         actor=(principal.token_id, principal.role),
+        province_scope=principal.province_code,
     )

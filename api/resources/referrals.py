@@ -176,7 +176,7 @@ def create_referral(body: ReferralIn) -> dict[str, Any]:
         score=body.score,
         scorer=body.scorer,
         model_version=body.model_version,
-        reasons=body.reasons,
+        reasons=[r.model_dump(exclude_none=True) for r in body.reasons] if body.reasons else None,
     )
     db.session.add(referral)
     try:
@@ -209,7 +209,9 @@ def _check_dates(referral: Referral, status: str, hired_on, left_on) -> None:
     if hired_on is not None and not referral.referred_on <= hired_on <= today():
         errors.append({"field": "hired_on", "message": "must be between referred_on and today"})
     if left_on is not None:
-        if status != "hired":
+        if hired_on is None:
+            errors.append({"field": "hired_on", "message": "left_on needs hired_on"})
+        elif status != "hired":
             errors.append({"field": "left_on", "message": "only for hired referrals"})
         elif left_on > today() or left_on < (hired_on or referral.referred_on):
             errors.append({"field": "left_on", "message": "must be between hired_on and today"})
