@@ -444,11 +444,7 @@ def apply_batch(
         if (
             kind == "workers"
             and province_scope
-            and province_scope
-            not in (
-                cols["province_code"],
-                (old or {}).get("province_code", province_scope),
-            )
+            and {cols["province_code"], (old or cols)["province_code"]} != {province_scope}
         ):
             result.errors.append(
                 _row_error(

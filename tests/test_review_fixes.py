@@ -95,7 +95,8 @@ def test_province_scoped_caseworker_cannot_write_other_province(client, world):
     clear, _ = create_token("caseworker", province_code="01")
     db.session.commit()
     headers = {"Authorization": f"Bearer {clear}"}
-    text = f"external_id,full_name,birth_year,ward_code\n{world.worker.external_id},Bị Ghi Đè,1990,00004\n"
+    text = "external_id,full_name,birth_year,ward_code\n"
+    text += f"{world.worker.external_id},Bị Ghi Đè,1990,00004\n"
     report = _import(client, headers, "workers", text)
     assert report["updated"] == 0 and report["rejected"] == 1
     db.session.expire_all()
