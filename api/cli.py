@@ -141,7 +141,7 @@ def register(app: Flask) -> None:
         click.echo(clear)
 
     @app.cli.command("demo")
-    @click.option("--workers", "n_workers", default=3000, show_default=True)
+    @click.option("--workers", "n_workers", default=5000, show_default=True)
     @click.option("--enterprises", "n_enterprises", default=120, show_default=True)
     @click.option("--courses", "n_courses", default=80, show_default=True)
     @click.option("--seed", default=20250701, show_default=True)

@@ -244,11 +244,11 @@ class DemoConfig:
     seed: int = 20250701
     province_code: str = "33"
     today: dt.date = field(default_factory=dt.date.today)
-    n_workers: int = 3000
+    n_workers: int = 5000
     n_enterprises: int = 120
     n_courses: int = 80
     history_years: int = 2
-    referrals_per_month: int = 750
+    referrals_per_month: int = 500
 
     def __post_init__(self) -> None:
         """Refuse sizes that cannot make a data set."""

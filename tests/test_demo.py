@@ -329,9 +329,12 @@ def test_hire_rate_is_plausible_at_small_size(small):
 
 def test_default_size_matches_the_brief(default_size):
     data = default_size
-    assert len(data.workers) == 3000 and len(data.enterprises) == 120
+    assert len(data.workers) == 5000 and len(data.enterprises) == 120
     assert len(data.courses) == 80
-    assert 15_000 <= len(data.referrals) <= 25_000
+    assert 10_000 <= len(data.referrals) <= 25_000
+    # Turnover stays plausible (garment ~20 %/year): few workers are hired again and again.
+    hires = data.referrals.loc[data.referrals["outcome"] == "hired", "worker_external_id"]
+    assert (hires.value_counts() >= 4).mean() < 0.03
     settled = data.referrals[data.referrals["outcome"] != "pending"]
     assert 0.25 <= (settled["outcome"] == "hired").mean() <= 0.40
     assert 0.25 <= data.truth["p_true"].mean() <= 0.40
