@@ -250,3 +250,7 @@ def serve(host: str, port: int, n_workers: int) -> None:
 
     click.echo(f"Cầu Nối: http://{host}:{port}/  (API docs: http://{host}:{port}/api/v1/docs)")
     Server().run()
+
+
+if __name__ == "__main__":
+    main()

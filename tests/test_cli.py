@@ -1,0 +1,151 @@
+"""The CLI: migrations, tokens, the demo, and `caunoi serve` running gunicorn over real HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from api import create_app
+from api.cli import init_database
+from api.extensions import db
+from api.models import ApiToken, Commitment, Referral, Worker
+from tests.conftest import ON_POSTGRES, TEST_DATABASE_URL
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def migrated_app(tmp_path):
+    """An app whose schema comes from the Alembic migrations, not from create_all."""
+    url = TEST_DATABASE_URL if ON_POSTGRES else f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
+    with app.app_context():
+        if ON_POSTGRES:
+            db.drop_all()
+            db.session.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+            db.session.commit()
+        init_database()
+        yield app
+        db.session.remove()
+        if ON_POSTGRES:  # leave the shared test database as conftest expects it
+            db.drop_all()
+            db.session.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+            db.session.commit()
+            import tests.conftest as conftest
+
+            conftest._schema_ready = False
+        db.engine.dispose()
+
+
+def test_migrations_build_exactly_the_models_schema(migrated_app):
+    with db.engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), db.metadata)
+    assert diff == []
+
+
+def test_init_db_twice_is_harmless(migrated_app):
+    init_database()
+    assert db.session.scalar(sa.text("SELECT version_num FROM alembic_version")) == "0001"
+
+
+def test_token_create_prints_a_working_token(migrated_app):
+    runner = migrated_app.test_cli_runner()
+    result = runner.invoke(args=["token", "create", "--role", "planner", "--label", "kế hoạch"])
+    assert result.exit_code == 0, result.output
+    token = result.output.strip()
+    assert token.startswith("cn_")
+    stored = db.session.scalar(sa.select(ApiToken))
+    assert stored.token_hash != token and stored.role == "planner"
+    client = migrated_app.test_client()
+    assert (
+        client.get("/api/v1/courses", headers={"Authorization": f"Bearer {token}"}).status_code
+        == 200
+    )
+
+
+def test_token_create_enterprise_needs_known_enterprise(migrated_app):
+    runner = migrated_app.test_cli_runner()
+    result = runner.invoke(args=["token", "create", "--role", "enterprise", "--enterprise", "NOPE"])
+    assert result.exit_code != 0 and "NOPE" in result.output
+
+
+@pytest.mark.slow
+def test_demo_loads_cleanly_and_twice_changes_nothing(migrated_app):
+    runner = migrated_app.test_cli_runner()
+    args = ["demo", "--workers", "400", "--enterprises", "20", "--courses", "12"]
+    result = runner.invoke(args=args)
+    assert result.exit_code == 0, result.output
+    assert "rejected 0" in result.output and "từ chối/rejected 0" in result.output
+    assert "rejected/từ chối" not in result.output
+    workers = db.session.scalar(sa.select(sa.func.count()).select_from(Worker))
+    referrals = db.session.scalar(sa.select(sa.func.count()).select_from(Referral))
+    assert workers == 400 and referrals > 100
+    overfilled = db.session.scalar(
+        sa.select(sa.func.count()).where(Commitment.slots_filled > Commitment.slots)
+    )
+    assert overfilled == 0
+    again = runner.invoke(args=args)
+    assert again.exit_code == 0
+    assert "created 0" in again.output.replace("tạo mới/created 0", "created 0")
+    skipped = runner.invoke(args=[*args, "--if-empty"])
+    assert "not loaded" in skipped.output
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_serve_runs_gunicorn_over_http(tmp_path):
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}",
+        "PYTHONPATH": str(ROOT),
+    }
+    subprocess.run(
+        [sys.executable, "-m", "api.cli", "init-db"],
+        env=env,
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", "1"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, "server did not start"
+                assert server.poll() is None, server.stdout.read().decode()
+                time.sleep(0.2)
+        assert response.json() == {"status": "ok"}
+        assert "gunicorn" in response.headers.get("Server", "").lower()
+        denied = requests.get(f"http://127.0.0.1:{port}/api/v1/workers", timeout=5)
+        assert denied.status_code == 401
+        assert denied.headers["Content-Type"].startswith("application/problem+json")
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(timeout=15)
+        server.stdout.close()
