@@ -23,7 +23,7 @@ run: install
 	$(BIN)/caunoi init-db
 	$(BIN)/caunoi demo --if-empty
 	@echo "Mã quản trị / admin token (Authorization: Bearer …):"
-	@$(BIN)/caunoi token create --role admin --label "make run"
+	@$(BIN)/caunoi token create --role admin --label "make run" --replace
 	$(BIN)/caunoi serve --host $(HOST) --port $(PORT)
 
 ## Lint, then the whole suite on SQLite and again on PostgreSQL

@@ -114,12 +114,19 @@ def register(app: Flask) -> None:
     @click.option("--enterprise", "enterprise_external_id", help="External id (enterprise role).")
     @click.option("--province", "province_code", help="Limit a caseworker to one province code.")
     @click.option("--label", help="Who or what the token is for.")
+    @click.option(
+        "--replace", is_flag=True, help="Revoke earlier tokens with the same role and label."
+    )
     @with_appcontext
     def token_create_command(
-        role: str, enterprise_external_id: str | None, province_code: str | None, label: str | None
+        role: str,
+        enterprise_external_id: str | None,
+        province_code: str | None,
+        label: str | None,
+        replace: bool,
     ) -> None:
         """Print a new API token (shown once; only its hash is stored)."""
-        from api.auth import create_token
+        from api.auth import create_token, hash_token
         from api.models import Enterprise
 
         enterprise = None
@@ -137,6 +144,19 @@ def register(app: Flask) -> None:
             )
         except ValueError as error:
             raise click.UsageError(str(error)) from None
+        if replace:
+            from api.models import ApiToken, utcnow
+
+            db.session.execute(
+                sa.update(ApiToken)
+                .where(
+                    ApiToken.role == role,
+                    ApiToken.label == label,
+                    ApiToken.revoked_at.is_(None),
+                    ApiToken.token_hash != hash_token(clear),
+                )
+                .values(revoked_at=utcnow())
+            )
         db.session.commit()
         click.echo(clear)
 
@@ -242,6 +262,8 @@ def serve(host: str, port: int, n_workers: int) -> None:
             self.cfg.set("threads", 4)
             self.cfg.set("accesslog", "-")
             self.cfg.set("timeout", 120)
+            # gunicorn's control socket is one path per user; two servers would fight over it.
+            self.cfg.set("control_socket_disable", True)
 
         def load(self) -> Flask:
             from api import create_app

@@ -28,6 +28,14 @@ TITLES = {
 }
 
 
+# Werkzeug's own messages are English only; routing errors get bilingual ones.
+ROUTING_DETAILS = {
+    404: "Không có đường dẫn này / no such path",
+    405: "Đường dẫn này không nhận phương thức đó / this path does not accept that method",
+    413: "Tệp hoặc nội dung quá lớn / the upload is too large",
+}
+
+
 class ApiError(Exception):
     """An error the API answers on purpose, with a status and a message for the user."""
 
@@ -62,6 +70,10 @@ class NotFound(ApiError):
 
 class Conflict(ApiError):
     status, slug = 409, "conflict"
+
+
+class UnsupportedMediaType(ApiError):
+    status, slug = 415, "unsupported-media-type"
 
 
 class ValidationFailed(ApiError):
@@ -115,7 +127,8 @@ def register_errorhandlers(app: Flask) -> None:
     def handle_http(error: HTTPException) -> Response:
         db.session.rollback()
         status = error.code or 500
-        response = problem(status, error.description or "", slug=str(status))
+        detail = ROUTING_DETAILS.get(status, error.description or "")
+        response = problem(status, detail, slug=str(status))
         if status == 405 and error.get_response().headers.get("Allow"):
             response.headers["Allow"] = error.get_response().headers["Allow"]
         return response

@@ -19,7 +19,13 @@ from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 
 from api.auth import authenticate
-from api.errors import PROBLEM_MIME, BadRequest, NotFound, ValidationFailed
+from api.errors import (
+    PROBLEM_MIME,
+    BadRequest,
+    NotFound,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
 
 # Path ids above this cannot exist (PostgreSQL integer); answering 404 early avoids a DB error.
 MAX_ID = 2**31 - 1
@@ -73,9 +79,8 @@ def parse_query(model: type[BaseModel]) -> BaseModel:
 def parse_body(model: type[BaseModel]) -> BaseModel:
     """Validate a JSON body: 415 for another media type, 400 for broken JSON, 422 for bad fields."""
     if not request.is_json:
-        raise BadRequest(
-            "Cần nội dung JSON (Content-Type: application/json) / expected a JSON body",
-            status=415,
+        raise UnsupportedMediaType(
+            "Cần nội dung JSON (Content-Type: application/json) / expected a JSON body"
         )
     try:
         payload = json.loads(request.get_data(as_text=True) or "null")

@@ -46,6 +46,8 @@ PLACE_COLUMNS = ("ward_code", "province_code", "address", "lat", "lon", "place_s
 PLACE_INPUTS = {"ward_code", "address", "lat", "lon"}
 
 _CHUNK = 5000
+# Stored columns the upsert's guards read even though no file writes them.
+GUARD_COLUMNS = {"workers": ("erased_at",), "commitments": ("slots_filled",)}
 
 
 @dataclass
@@ -434,7 +436,7 @@ def apply_batch(
         cols = _columns(kind, record.values, ctx, record.row, result.errors)
         if cols:
             prepared.append((record.row, cols))
-    columns = sorted({c for _, cols in prepared for c in cols})
+    columns = sorted({c for _, cols in prepared for c in cols} | set(GUARD_COLUMNS.get(kind, ())))
     existing = _load_existing(kind, model, [c for _, c in prepared], columns)
 
     inserts: list[tuple[int, dict[str, Any]]] = []

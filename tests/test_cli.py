@@ -73,6 +73,22 @@ def test_token_create_prints_a_working_token(migrated_app):
     )
 
 
+def test_token_create_replace_revokes_the_previous_one(migrated_app):
+    runner = migrated_app.test_cli_runner()
+    args = ["token", "create", "--role", "admin", "--label", "make run", "--replace"]
+    first = runner.invoke(args=args).output.strip()
+    second = runner.invoke(args=args).output.strip()
+    client = migrated_app.test_client()
+    assert (
+        client.get("/api/v1/tokens", headers={"Authorization": f"Bearer {first}"}).status_code
+        == 401
+    )
+    assert (
+        client.get("/api/v1/tokens", headers={"Authorization": f"Bearer {second}"}).status_code
+        == 200
+    )
+
+
 def test_token_create_enterprise_needs_known_enterprise(migrated_app):
     runner = migrated_app.test_cli_runner()
     result = runner.invoke(args=["token", "create", "--role", "enterprise", "--enterprise", "NOPE"])
