@@ -15,8 +15,9 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from api.extensions import db
+from matcher.ingest import KINDS
 
-IMPORT_KINDS = ("workers", "enterprises", "courses", "enrollments", "commitments", "referrals")
+IMPORT_KINDS = KINDS
 
 
 def _create_app() -> Flask:

@@ -9,10 +9,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.extensions import db
+from matcher import ingest
+from matcher.ingest import REFERRAL_OUTCOMES
 
 ROLES = ("caseworker", "enterprise", "planner", "admin")
-REFERRAL_STATUSES = ("pending", "hired", "not_hired", "declined", "no_show")
-ENROLLMENT_STATUSES = ("enrolled", "graduated", "dropped")
+REFERRAL_STATUSES = REFERRAL_OUTCOMES
+ENROLLMENT_STATUSES = ingest.ENROLLMENT_STATUSES
 
 # A referral's outcome moves only forward: once decided it is history, and history is evidence
 # for the model. Corrections are made by an admin through a new referral, not by rewriting.

@@ -13,22 +13,16 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-TradeCode = Literal["garment", "electrical", "electronics", "textile", "carpentry", "handicraft"]
-EducationCode = Literal[
-    "none",
-    "primary",
-    "lower_secondary",
-    "upper_secondary",
-    "elementary_vocational",
-    "intermediate_vocational",
-    "college",
-    "university",
-    "unspecified",
-]
-Gender = Literal["female", "male", "other", "unspecified"]
-EnrollmentStatus = Literal["enrolled", "graduated", "dropped"]
-ReferralStatus = Literal["pending", "hired", "not_hired", "declined", "no_show"]
-CourseLevel = Literal["elementary", "intermediate", "college"]
+from matcher import ingest
+from matcher.taxonomy import EDUCATION_CODES, TRADE_CODES
+
+# Code lists come from the engine, so the API, the import files and the docs agree.
+TradeCode = Literal[TRADE_CODES]
+EducationCode = Literal[EDUCATION_CODES]
+Gender = Literal[ingest.GENDERS]
+EnrollmentStatus = Literal[ingest.ENROLLMENT_STATUSES]
+ReferralStatus = Literal[ingest.REFERRAL_OUTCOMES]
+CourseLevel = Literal[ingest.COURSE_LEVELS]
 CommitmentState = Literal["open", "full", "expired", "upcoming"]
 Role = Literal["caseworker", "enterprise", "planner", "admin"]
 
@@ -630,7 +624,7 @@ class PlaceSearchOut(BaseModel):
 # ---------------------------------------------------------------- imports and tokens
 
 
-ImportKind = Literal["workers", "enterprises", "courses", "enrollments", "commitments", "referrals"]
+ImportKind = Literal[ingest.KINDS]
 
 
 class ImportForm(BaseModel):

@@ -65,7 +65,7 @@ import pandas as pd
 from matcher.ingest import COLUMNS as CONTRACT_COLUMNS
 from matcher.places import gazetteer as load_gazetteer
 from matcher.places import haversine_km
-from matcher.taxonomy import TRADE_CODES
+from matcher.taxonomy import EDUCATION_CODES, TRADE_CODES
 from matcher.taxonomy import taxonomy as load_taxonomy
 from matcher.text import fold, strip_diacritics
 from matcher.wages import MINIMUM_WAGE_SCHEDULES, minimum_wage_for, regions_of_wards
@@ -888,16 +888,7 @@ _EDUCATION_MIX = {
     "university": 0.01,
     "": 0.02,
 }
-_EDUCATION_ORDER = (
-    "none",
-    "primary",
-    "lower_secondary",
-    "upper_secondary",
-    "elementary_vocational",
-    "intermediate_vocational",
-    "college",
-    "university",
-)
+_EDUCATION_ORDER = tuple(code for code in EDUCATION_CODES if code != "unspecified")
 _EXPECTED_WAGE_VND = {
     "garment": 6_500_000,
     "electrical": 8_000_000,
