@@ -286,3 +286,20 @@ class ImportRun(db.Model):
     atomic: Mapped[bool] = mapped_column(default=False)
     token_id: Mapped[int | None] = mapped_column(sa.ForeignKey("api_tokens.id"))
     report: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+
+
+DATA_NAMES = ("workers", "enterprises", "courses", "enrollments", "commitments", "referrals")
+
+
+class DataVersion(db.Model):
+    """A counter per table, bumped by every write, so in-memory indexes know when to rebuild."""
+
+    __tablename__ = "data_versions"
+
+    name: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    version: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
+@sa.event.listens_for(DataVersion.__table__, "after_create")
+def _seed_versions(target: sa.Table, connection: sa.Connection, **_: Any) -> None:
+    connection.execute(target.insert(), [{"name": n, "version": 0} for n in DATA_NAMES])

@@ -27,6 +27,7 @@ from api.models import (
     Worker,
     utcnow,
 )
+from api.versions import touch
 from matcher import ingest
 from matcher.places import gazetteer
 from matcher.taxonomy import taxonomy
@@ -524,11 +525,15 @@ def apply_batch(
     if kind == "enterprises":
         moved = [old["id"] for _, old, diff in updates if set(diff) & set(PLACE_COLUMNS)]
         _resync_default_sites(moved)
+        if moved:
+            touch("commitments")
     result.created = len(inserts)
     result.updated = len(updates)
     if kind == "referrals":
         _after_referrals(inserts, updates, result, actor, source)
     result.written = bool(inserts or updates)
+    if result.written:
+        touch(kind)
     return result
 
 
@@ -752,3 +757,4 @@ def erase_worker(worker: Worker) -> None:
         worker.lat, worker.lon = ward.lat, ward.lon
         worker.place_source = "ward_code"
     worker.erased_at = utcnow()
+    touch("workers")

@@ -28,6 +28,7 @@ from api.schemas import (
     CommitmentPatch,
     CommitmentQuery,
 )
+from api.versions import touch
 
 bp = Blueprint("commitments", __name__, url_prefix="/api/v1")
 
@@ -167,4 +168,5 @@ def delete_commitment(commitment_id: int) -> None:
             f"{referred} referrals exist; set expires_on instead"
         )
     db.session.delete(commitment)
+    touch("commitments")
     db.session.commit()

@@ -15,6 +15,7 @@ from api.openapi import operation
 from api.queries import enrolled_counts, get_scoped, name_filter, paginate, place_dict, scoped
 from api.resources._crud import create_record, patch_record
 from api.schemas import CourseIn, CourseOut, CoursePage, CoursePatch, CourseQuery
+from api.versions import touch
 
 bp = Blueprint("courses", __name__, url_prefix="/api/v1")
 
@@ -121,4 +122,5 @@ def delete_course(course_id: int) -> None:
             f"{enrolled} enrollments and {linked} linked commitments"
         )
     db.session.delete(course)
+    touch("courses")
     db.session.commit()

@@ -19,6 +19,7 @@ from api.schemas import (
     EnrollmentPatch,
     EnrollmentQuery,
 )
+from api.versions import touch
 
 bp = Blueprint("enrollments", __name__, url_prefix="/api/v1")
 
@@ -114,4 +115,5 @@ def update_enrollment(enrollment_id: int, body: EnrollmentPatch) -> dict[str, An
 )
 def delete_enrollment(enrollment_id: int) -> None:
     db.session.delete(get_scoped(Enrollment, enrollment_id, current_principal()))
+    touch("enrollments")
     db.session.commit()

@@ -21,6 +21,7 @@ from api.schemas import (
     EnterprisePatch,
     EnterpriseQuery,
 )
+from api.versions import touch
 
 bp = Blueprint("enterprises", __name__, url_prefix="/api/v1")
 
@@ -142,4 +143,5 @@ def delete_enterprise(enterprise_id: int) -> None:
             "has API tokens, kept for the audit trail"
         )
     db.session.delete(enterprise)
+    touch("enterprises")
     db.session.commit()

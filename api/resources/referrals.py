@@ -20,6 +20,7 @@ from api.openapi import operation
 from api.queries import commitment_state, get_scoped, paginate, scoped
 from api.resources._crud import today
 from api.schemas import ReferralIn, ReferralOut, ReferralPage, ReferralPatch, ReferralQuery
+from api.versions import touch
 
 bp = Blueprint("referrals", __name__, url_prefix="/api/v1")
 
@@ -187,6 +188,7 @@ def create_referral(body: ReferralIn) -> dict[str, Any]:
             "Đã giới thiệu người này tới đơn hàng này trong ngày / already referred today"
         ) from None
     _event(referral.id, None, "pending", body.note)
+    touch("referrals")
     db.session.commit()
     return referral_out(referral)
 
@@ -279,6 +281,7 @@ def update_referral(referral_id: int, body: ReferralPatch) -> dict[str, Any]:
         )
         if body.note:
             _event(referral.id, referral.status, referral.status, body.note)
+    touch("referrals")
     db.session.commit()
     db.session.expire_all()
     return referral_out(db.session.get(Referral, referral_id))

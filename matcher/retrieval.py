@@ -1,0 +1,188 @@
+"""Candidate retrieval and ranking over in-memory indexes of commitments and workers.
+
+A worker's matches are found in three vectorised steps, never a loop over pairs:
+
+1. retrieve: one BallTree (haversine) per trade answers "which sites lie within r km" in well
+   under a millisecond, so filtering by trade happens before any distance is computed;
+2. shortlist: the transparent rule score (a few numpy operations) keeps the best
+   ``SHORTLIST`` candidates, so a dense province's 40,000 nearby commitments do not all go
+   through the model;
+3. score: pair features and the model's calibrated probability for the shortlist only.
+
+The indexes hold the slowly changing part of the registry (sites, trades, wages, required
+skills). What changes with every hire — open slots — is checked by the caller against the
+database for the few items it returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.neighbors import BallTree
+
+from matcher.features import (
+    FEATURES,
+    CommitmentArrays,
+    Context,
+    WorkerArrays,
+    pair_features,
+)
+from matcher.places import haversine_km
+from matcher.taxonomy import TRADE_CODES
+
+EARTH_RADIUS_KM = 6371.0088
+SHORTLIST = 300
+
+
+class GeoIndex:
+    """Points grouped by trade, each group in a haversine BallTree."""
+
+    def __init__(self, lat: np.ndarray, lon: np.ndarray, groups: list[np.ndarray]) -> None:
+        self.lat, self.lon = lat, lon
+        self.groups = groups  # positions per trade
+        self.trees = [
+            BallTree(np.radians(np.column_stack([lat[g], lon[g]])), metric="haversine")
+            if len(g)
+            else None
+            for g in groups
+        ]
+
+    def within(self, lat: float, lon: float, radius_km: float, trades: list[int]) -> np.ndarray:
+        """Positions of the points of these trades within radius_km of (lat, lon)."""
+        point = np.radians([[lat, lon]])
+        found = []
+        for trade in trades:
+            tree = self.trees[trade]
+            if tree is None:
+                continue
+            hits = tree.query_radius(point, r=radius_km / EARTH_RADIUS_KM)[0]
+            found.append(self.groups[trade][hits])
+        if not found:
+            return np.zeros(0, dtype=np.intp)
+        return np.unique(np.concatenate(found))
+
+
+def _groups(trade_index: np.ndarray) -> list[np.ndarray]:
+    return [np.flatnonzero(trade_index == t) for t in range(len(TRADE_CODES))]
+
+
+@dataclass
+class Ranked:
+    """Ranked pairs: positions into the index, probabilities and their feature rows."""
+
+    positions: np.ndarray
+    scores: np.ndarray
+    features: np.ndarray
+
+
+Scorer = Callable[[np.ndarray], np.ndarray]
+
+
+def _rank(
+    features: np.ndarray,
+    positions: np.ndarray,
+    shortlist_score: Scorer,
+    score: Scorer,
+    limit: int,
+) -> Ranked:
+    if len(positions) > SHORTLIST:
+        rough = shortlist_score(features)
+        keep = np.argpartition(-rough, SHORTLIST)[:SHORTLIST]
+        features, positions = features[keep], positions[keep]
+    if not len(positions):
+        return Ranked(positions, np.zeros(0), features)
+    probabilities = score(features)
+    order = np.lexsort((positions, -probabilities))[:limit]
+    return Ranked(positions[order], probabilities[order], features[order])
+
+
+class CommitmentIndex:
+    """Open commitments for matching a worker."""
+
+    def __init__(self, commitments: CommitmentArrays) -> None:
+        self.commitments = commitments
+        self.geo = GeoIndex(commitments.lat, commitments.lon, _groups(commitments.trade_index))
+
+    def __len__(self) -> int:
+        return len(self.commitments)
+
+    def retrieve(
+        self,
+        worker: WorkerArrays,
+        radius_km: float,
+        trades: list[int],
+        day: float,
+        exclude_ids: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Positions of commitments of these trades within radius, not expired on day."""
+        positions = self.geo.within(float(worker.lat[0]), float(worker.lon[0]), radius_km, trades)
+        expires = self.commitments.expires_day[positions]
+        positions = positions[np.isnan(expires) | (expires >= day)]
+        if exclude_ids is not None and len(exclude_ids):
+            positions = positions[~np.isin(self.commitments.ids[positions], exclude_ids)]
+        return positions
+
+    def rank(
+        self,
+        worker: WorkerArrays,
+        positions: np.ndarray,
+        day: float,
+        context: Context,
+        shortlist_score: Scorer,
+        score: Scorer,
+        limit: int,
+    ) -> Ranked:
+        w = np.zeros(len(positions), dtype=np.intp)
+        features = pair_features(worker, w, self.commitments, positions, day, context)
+        return _rank(features, positions, shortlist_score, score, limit)
+
+
+class WorkerIndex:
+    """Available workers for a commitment's shortlist; a worker may belong to several trades."""
+
+    def __init__(self, workers: WorkerArrays, graduated_trade_bits: np.ndarray) -> None:
+        self.workers = workers
+        bits = workers.trade_bits | graduated_trade_bits
+        groups = [np.flatnonzero(bits & (1 << t)) for t in range(len(TRADE_CODES))]
+        self.geo = GeoIndex(workers.lat, workers.lon, groups)
+
+    def __len__(self) -> int:
+        return len(self.workers)
+
+    def retrieve(
+        self, commitments: CommitmentArrays, radius_km: float | None, max_radius_km: float = 200.0
+    ) -> np.ndarray:
+        """Workers in the commitment's trade whose own commute radius (or radius_km) reaches it."""
+        trade = int(commitments.trade_index[0])
+        reach = radius_km if radius_km is not None else max_radius_km
+        positions = self.geo.within(
+            float(commitments.lat[0]), float(commitments.lon[0]), reach, [trade]
+        )
+        if radius_km is None and len(positions):
+            distance = haversine_km(
+                self.workers.lat[positions],
+                self.workers.lon[positions],
+                commitments.lat[0],
+                commitments.lon[0],
+            )
+            positions = positions[distance <= self.workers.max_commute_km[positions]]
+        return positions
+
+    def rank(
+        self,
+        commitment: CommitmentArrays,
+        positions: np.ndarray,
+        day: float,
+        context: Context,
+        shortlist_score: Scorer,
+        score: Scorer,
+        limit: int,
+    ) -> Ranked:
+        c = np.zeros(len(positions), dtype=np.intp)
+        features = pair_features(self.workers, positions, commitment, c, day, context)
+        return _rank(features, positions, shortlist_score, score, limit)
+
+
+FEATURE_INDEX = {name: i for i, name in enumerate(FEATURES)}
