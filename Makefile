@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 # CI and this machine run PostgreSQL on 127.0.0.1:5432 with trust auth and a `test` database.
 TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 HOST ?= 127.0.0.1
+# OpenMP threads must not spin on a shared 2-core machine (see matcher/__init__.py).
+export OMP_WAIT_POLICY ?= PASSIVE
 PORT ?= 5000
 
 .PHONY: install run test test-sqlite test-postgres lint bench clean

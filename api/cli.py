@@ -167,6 +167,7 @@ def register(app: Flask) -> None:
     @click.option("--courses", "n_courses", default=80, show_default=True)
     @click.option("--seed", default=20250701, show_default=True)
     @click.option("--if-empty", is_flag=True, help="Do nothing when the database has workers.")
+    @click.option("--no-train", is_flag=True, help="Load the data only; do not train a model.")
     @click.option(
         "--csv-dir",
         type=click.Path(file_okay=False, path_type=Path),
@@ -179,6 +180,7 @@ def register(app: Flask) -> None:
         n_courses: int,
         seed: int,
         if_empty: bool,
+        no_train: bool,
         csv_dir: Path | None,
     ) -> None:
         """Load the deterministic Hưng Yên demo data set through the import path."""
@@ -194,6 +196,29 @@ def register(app: Flask) -> None:
             seed=seed,
             csv_dir=csv_dir,
         )
+        if not no_train:
+            from api.training import NotEnoughHistory
+
+            try:
+                run_training()
+            except NotEnoughHistory as error:
+                click.echo(f"không huấn luyện / not trained: {error}")
+
+    @app.cli.command("train")
+    @click.option("--no-promote", is_flag=True, help="Store the model but never make it current.")
+    @with_appcontext
+    def train_command(no_promote: bool) -> None:
+        """Train a model on the referrals in the database, evaluate it, store it under models/,
+        and make it current if it passes the quality gate; print its metrics."""
+        from api.training import NotEnoughHistory
+
+        try:
+            result = run_training(promote="never" if no_promote else "gate")
+        except NotEnoughHistory as error:
+            click.echo(str(error), err=True)
+            sys.exit(1)
+        if not result["promoted"]:
+            sys.exit(0)
 
     @app.cli.group("docs")
     def docs_group() -> None:
@@ -247,6 +272,30 @@ def load_demo(
         _print_report(report, limit=5)
         reports[kind] = report
     return reports
+
+
+def run_training(promote: str = "gate") -> dict[str, Any]:
+    """Train, print the evaluation table and the gate's decision."""
+    from api.training import train
+
+    result = train(promote=promote)
+    window = result["training_window"]
+    click.echo(
+        f"mô hình / model {result['version']}: {window['n_rows']:,} lượt giới thiệu / referrals"
+        f" {window['first_day']} → {window['eval_last_day']}, tỉ lệ tuyển / hire rate "
+        f"{window['hire_rate']:.1%}, {result['seconds']:.1f} s"
+    )
+    names = ["auc", "log_loss", "brier", "ece", "ndcg@10", "hires@10"]
+    click.echo(f"  {'scorer':<18}" + "".join(f"{n:>10}" for n in names))
+    for scorer, figures in result["metrics"].items():
+        cells = "".join(
+            f"{figures[n]:>10.4f}" if isinstance(figures.get(n), float) else f"{'—':>10}"
+            for n in names
+        )
+        click.echo(f"  {scorer:<18}{cells}")
+    state = "đã áp dụng / promoted" if result["promoted"] else "chưa áp dụng / not promoted"
+    click.echo(f"  {state}: {result['gate']['reason']}")
+    return result
 
 
 def serve(host: str, port: int, n_workers: int) -> None:

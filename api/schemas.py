@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -715,3 +715,136 @@ class AccessLogQuery(PageQuery):
     worker_id: int | None = Field(None, ge=1, le=2**31 - 1)
     token_id: int | None = Field(None, ge=1, le=2**31 - 1)
     since: QueryDateTime | None = None
+
+
+# ---------------------------------------------------------------- matching and models
+
+
+class MatchQuery(QueryModel):
+    limit: int = Field(10, ge=1, le=50)
+    radius_km: float | None = Field(
+        None, gt=0, le=200, description="Default: the worker's max_commute_km"
+    )
+    trade: TradeCode | None = None
+
+
+class CandidateQuery(QueryModel):
+    limit: int = Field(10, ge=1, le=50)
+    radius_km: float | None = Field(
+        None, gt=0, le=200, description="Default: each worker's own max_commute_km"
+    )
+
+
+class PathwayQuery(QueryModel):
+    limit: int = Field(10, ge=1, le=50)
+    radius_km: float | None = Field(None, gt=0, le=200)
+
+
+class ReasonOut(BaseModel):
+    code: str | None
+    vi: str
+    en: str
+    effect: float | None
+
+
+class MatchItem(BaseModel):
+    commitment_id: int
+    commitment_external_id: str
+    enterprise_id: int
+    enterprise_name: str
+    trade: str
+    score: float = Field(ge=0, le=1, description="Probability that a referral ends in a hire")
+    distance_km: float
+    wage_vnd: int
+    start_date: dt.date
+    expires_on: dt.date | None
+    slots_open: int
+    reasons: list[ReasonOut]
+
+
+class MatchList(BaseModel):
+    scorer: Literal["model", "rules"]
+    model_version: str
+    radius_km: float
+    candidates_considered: int
+    items: list[MatchItem]
+
+
+class CandidateItem(BaseModel):
+    worker_id: int
+    worker_external_id: str
+    score: float = Field(ge=0, le=1)
+    distance_km: float
+    expected_wage_vnd: int | None
+    available_from: dt.date | None
+    reasons: list[ReasonOut]
+
+
+class CandidateList(BaseModel):
+    scorer: Literal["model", "rules"]
+    model_version: str
+    commitment_id: int
+    items: list[CandidateItem]
+
+
+class PathwayCommitment(BaseModel):
+    commitment_id: int
+    commitment_external_id: str
+    enterprise_name: str
+    score: float = Field(ge=0, le=1)
+    distance_km: float
+    wage_vnd: int
+    start_date: dt.date
+
+
+class PathwayItem(BaseModel):
+    course_id: int
+    course_external_id: str
+    course_name: str
+    provider: str
+    trade: str
+    start_date: dt.date
+    end_date: dt.date
+    distance_km: float
+    expected_hire_probability: float = Field(ge=0, le=1)
+    commitments: list[PathwayCommitment]
+    reasons: list[ReasonOut]
+
+
+class PathwayList(BaseModel):
+    scorer: Literal["model", "rules"]
+    model_version: str
+    radius_km: float
+    items: list[PathwayItem]
+
+
+class ModelOut(BaseModel):
+    version: str
+    created_at: str
+    current: bool
+    scorer: str
+    gate: dict[str, Any] = Field(description="Quality-gate decision and its reason")
+    metrics: dict[str, Any]
+    training_window: dict[str, Any]
+    features: list[str]
+    libraries: dict[str, str]
+    code_version: str
+    sha256: str
+    promoted_by: dict[str, Any] | None = None
+
+
+class ModelList(BaseModel):
+    current_version: str | None
+    serving: str = Field(description="What scores now: a model version or the rule scorer")
+    error: str | None = Field(description="Why the CURRENT version is refused, if it is")
+    items: list[ModelOut]
+
+
+class TrainIn(Strict):
+    promote: Literal["gate", "never"] = Field(
+        "gate", description="gate: promote when the quality gate passes; never: store only"
+    )
+
+
+class PromoteIn(Strict):
+    reason: Annotated[str, Field(min_length=3, max_length=500), AfterValidator(_clean_text)]

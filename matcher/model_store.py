@@ -42,6 +42,7 @@ ARTIFACT = "model.joblib"
 CHECKSUM = "model.joblib.sha256"
 METADATA = "metadata.json"
 CURRENT = "CURRENT"
+PROMOTIONS = "promotions.jsonl"
 _VERSION_NAME = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$")
 
 
@@ -142,10 +143,26 @@ def save(root: Path, model: Any, metadata: dict[str, Any], version: str | None =
 
 
 def read_metadata(root: Path, version: str) -> dict[str, Any]:
-    path = _folder(Path(root), version) / METADATA
+    """The version's metadata, plus its promotion history (kept apart: metadata never changes)."""
+    folder = _folder(Path(root), version)
+    path = folder / METADATA
     if not path.is_file():
         raise ModelNotFound(f"no model version {version!r}")
-    return json.loads(path.read_text(encoding="utf-8"))
+    metadata = json.loads(path.read_text(encoding="utf-8"))
+    promotions = folder / PROMOTIONS
+    if promotions.is_file():
+        history = [json.loads(line) for line in promotions.read_text("utf-8").splitlines() if line]
+        metadata["promotions"] = history
+        metadata["promoted_by"] = history[-1] if history else None
+    return metadata
+
+
+def record_promotion(root: Path, version: str, who: dict[str, Any]) -> None:
+    """Append who promoted a version, when and why (an audit trail beside the artifact)."""
+    folder = _folder(Path(root), version)
+    entry = {"at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), **who}
+    with (folder / PROMOTIONS).open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
 
 
 def list_versions(root: Path) -> list[dict[str, Any]]:

@@ -7,6 +7,8 @@ same suite on PostgreSQL; the default is an in-memory SQLite database per test.
 from __future__ import annotations
 
 import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see matcher/__init__.py
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,7 +40,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def _config(tmp_path) -> dict:
-    config = {"TESTING": True, "CAUNOI_MODELS_DIR": str(tmp_path / "models")}
+    config = {"TESTING": True, "MODELS_DIR": str(tmp_path / "models")}
     if ON_POSTGRES:
         config["SQLALCHEMY_DATABASE_URI"] = TEST_DATABASE_URL
         config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": 20, "max_overflow": 40}

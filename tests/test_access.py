@@ -57,6 +57,12 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("post", "/api/v1/tokens"): {ADMIN},
     ("delete", "/api/v1/tokens/{token_id}"): {ADMIN},
     ("get", "/api/v1/access-log"): {ADMIN},
+    ("get", "/api/v1/workers/{worker_id}/matches"): STAFF,
+    ("get", "/api/v1/workers/{worker_id}/pathways"): STAFF,
+    ("get", "/api/v1/commitments/{commitment_id}/candidates"): {CW, ENT, ADMIN},
+    ("get", "/api/v1/models"): {ADMIN},
+    ("post", "/api/v1/models/train"): {ADMIN},
+    ("post", "/api/v1/models/{version}/promote"): {ADMIN},
 }
 
 # Fields that identify or describe a person; planners must never receive a non-null one.
@@ -94,6 +100,7 @@ def _url(path: str, world: Any) -> str:
         "token_id": 1,
         "ward_code": "11983",
         "kind": "workers",
+        "version": "no-such-version",
     }
     for name, value in ids.items():
         path = path.replace("{" + name + "}", str(value))
@@ -154,6 +161,7 @@ def test_planner_responses_hold_no_personal_fields(client, world, auth, path):
         "/api/v1/commitments/{other_commitment}",
         "/api/v1/enterprises/{other_enterprise}",
         "/api/v1/workers/{worker}",
+        "/api/v1/commitments/{other_commitment}/candidates",
     ],
 )
 def test_enterprise_asking_for_others_record_gets_404(client, world, auth, path):
@@ -162,7 +170,8 @@ def test_enterprise_asking_for_others_record_gets_404(client, world, auth, path)
         .replace("{other_enterprise}", str(world.other_enterprise.id))
         .replace("{worker}", str(world.worker.id))
     )
-    for method in ("GET", "PATCH"):
+    methods = ("GET",) if url.endswith("/candidates") else ("GET", "PATCH")
+    for method in methods:
         response = client.open(url, method=method, json={}, headers=auth(ENT))
         if method == "PATCH" and "/workers/" in url:
             assert response.status_code == 403

@@ -28,7 +28,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def migrated_app(tmp_path):
     """An app whose schema comes from the Alembic migrations, not from create_all."""
     url = TEST_DATABASE_URL if ON_POSTGRES else f"sqlite:///{tmp_path / 'cli.sqlite3'}"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "MODELS_DIR": str(tmp_path / "models")}
+    )
     with app.app_context():
         if ON_POSTGRES:
             db.drop_all()
@@ -129,6 +131,7 @@ def test_serve_runs_gunicorn_over_http(tmp_path):
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}",
+        "CAUNOI_MODELS_DIR": str(tmp_path / "models"),
         "PYTHONPATH": str(ROOT),
     }
     subprocess.run(

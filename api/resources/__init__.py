@@ -10,6 +10,8 @@ from api.resources import (
     enrollments,
     enterprises,
     imports,
+    matching,
+    models,
     pages,
     places,
     referrals,
@@ -31,6 +33,8 @@ BLUEPRINTS = tuple(
         commitments,
         referrals,
         imports,
+        matching,
+        models,
         admin,
     )
 )

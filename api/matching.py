@@ -1,0 +1,569 @@
+"""Matching as a service: the registry in memory, the current model, and the three questions.
+
+- matches for a worker: open commitments near them, best hire probability first;
+- candidates for a commitment: available workers who can reach it;
+- pathways for a worker: courses starting soon whose graduates enterprises committed to hire.
+
+State is kept per app (one per gunicorn worker): the indexes are rebuilt when the data
+versions of the tables they read change (api.versions); track records at most every
+``TRACK_TTL_S`` seconds; the model when the models directory's CURRENT changes, so a
+promotion reaches running servers without a restart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from flask import Flask, current_app
+
+from api.extensions import db
+from api.models import Commitment, Course, Enrollment, Enterprise, Referral, Worker
+from api.versions import current as data_versions
+from matcher import model_store
+from matcher.features import (
+    FEATURES,
+    TRADE_INDEX,
+    CommitmentArrays,
+    Context,
+    Graduations,
+    SkillCodec,
+    WorkerArrays,
+    day_of,
+    pair_features,
+)
+from matcher.places import haversine_km
+from matcher.reasons import reasons
+from matcher.retrieval import CommitmentIndex, WorkerIndex
+from matcher.scoring import RuleScorer, feature_effects
+from matcher.snapshot import Snapshot
+from matcher.taxonomy import taxonomy
+
+TRACK_TTL_S = 60.0
+PATHWAY_HORIZON_DAYS = 120
+
+
+# ---------------------------------------------------------------- reading the registry
+
+
+def _frame(stmt: sa.Select) -> pd.DataFrame:
+    result = db.session.execute(stmt)
+    return pd.DataFrame(result.all(), columns=list(result.keys()))
+
+
+def snapshot_from_db() -> Snapshot:
+    """Read the registry into typed frames (no personal or protected columns)."""
+    w, c, e = Worker.__table__.c, Commitment.__table__.c, Enterprise.__table__.c
+    workers = _frame(
+        sa.select(
+            w.id, w.external_id, w.lat, w.lon, w.ward_code, w.trades, w.skills, w.education,
+            w.experience_years, w.expected_wage_vnd, w.max_commute_km, w.available_from,
+        ).where(w.erased_at.is_(None))
+    )  # fmt: skip
+    commitments = _frame(
+        sa.select(
+            c.id, c.external_id, c.enterprise_id, c.trade, c.lat, c.lon, c.ward_code, c.wage_vnd,
+            c.start_date, c.expires_on, c.min_education, c.required_skills, c.course_id,
+            c.slots, c.slots_filled,
+        )
+    )  # fmt: skip
+    courses = _frame(
+        sa.select(
+            Course.id, Course.external_id, Course.name, Course.provider, Course.trade,
+            Course.lat, Course.lon, Course.start_date, Course.end_date, Course.capacity,
+        )
+    )  # fmt: skip
+    enrollments = _frame(
+        sa.select(
+            Enrollment.worker_id, Enrollment.course_id, Enrollment.status, Enrollment.completed_on
+        )
+    )
+    referrals = _frame(
+        sa.select(
+            Referral.id, Referral.worker_id, Referral.commitment_id, Referral.referred_on,
+            Referral.status, Referral.hired_on, Referral.left_on,
+        )
+    )  # fmt: skip
+    enterprises = _frame(sa.select(e.id, e.external_id, e.name))
+    return Snapshot(workers, enterprises, courses, enrollments, commitments, referrals)
+
+
+# ---------------------------------------------------------------- the current scorer
+
+
+@dataclass
+class ActiveScorer:
+    """What scores pairs now: a trained model version, or the rule scorer."""
+
+    name: str  # "model" or "rules"
+    version: str
+    model: Any
+    reference: np.ndarray | None
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.model.predict_proba(X)[:, 1]
+
+
+RULES = RuleScorer()
+
+
+class ModelHolder:
+    """Serve the models directory's CURRENT version; notice a promotion by the file's mtime."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self._lock = threading.Lock()
+        self._stamp: tuple[int, str | None] | None = None
+        self._active = self._rules()
+        self.error: str | None = None
+
+    @staticmethod
+    def _rules() -> ActiveScorer:
+        return ActiveScorer("rules", RULES.version, RULES, None)
+
+    def _stamp_now(self) -> tuple[int, str | None]:
+        path = self.root / model_store.CURRENT
+        try:
+            return path.stat().st_mtime_ns, model_store.current_version(self.root)
+        except FileNotFoundError:
+            return 0, None
+
+    def get(self) -> ActiveScorer:
+        stamp = self._stamp_now()
+        if stamp == self._stamp:
+            return self._active
+        with self._lock:
+            if stamp != self._stamp:
+                self._active = self._load(stamp[1])
+                self._stamp = stamp
+        return self._active
+
+    def _load(self, version: str | None) -> ActiveScorer:
+        if version is None:
+            self.error = None
+            return self._rules()
+        try:
+            stored = model_store.load(self.root, version)
+        except model_store.ModelError as error:
+            # Never serve a model we cannot vouch for; say why on /models and in the log.
+            self.error = str(error)
+            current_app.logger.error("model %s refused: %s", version, error)
+            return self._rules()
+        self.error = None
+        reference = getattr(stored.model, "reference_", None)
+        return ActiveScorer("model", version, stored.model, reference)
+
+
+def model_holder(app: Flask | None = None) -> ModelHolder:
+    app = app or current_app
+    holder = app.extensions.get("caunoi_models")
+    if holder is None:
+        holder = ModelHolder(Path(app.config["MODELS_DIR"]))
+        app.extensions["caunoi_models"] = holder
+    return holder
+
+
+# ---------------------------------------------------------------- the in-memory indexes
+
+
+@dataclass
+class ServingState:
+    versions: dict[str, int]
+    codec: SkillCodec
+    commitments: CommitmentIndex
+    commitment_info: pd.DataFrame  # by position: external_id, enterprise name, course name...
+    workers: WorkerIndex
+    worker_info: pd.DataFrame
+    context: Context
+    context_built: float
+    snapshot: Snapshot
+
+
+class Serving:
+    """Build the indexes once, rebuild when the data they read changed."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._state: ServingState | None = None
+
+    def get(self) -> ServingState:
+        versions = data_versions()
+        state = self._state
+        if state is not None and state.versions == versions:
+            return state
+        with self._lock:
+            state = self._state
+            if state is None or _structure_changed(state.versions, versions):
+                self._state = self._build(versions)
+            elif time.monotonic() - state.context_built > TRACK_TTL_S:
+                # Only outcomes or enrollments moved: refresh track records now and then.
+                self._state = self._build(versions)
+            return self._state
+
+    def _build(self, versions: dict[str, int]) -> ServingState:
+        snapshot = snapshot_from_db()
+        codec = SkillCodec([s.code for s in taxonomy().skills()])
+        snapshot._codec = codec
+        commitments = CommitmentArrays.from_frame(snapshot.commitments, codec)
+        workers = WorkerArrays.from_frame(snapshot.workers, codec)
+        context = snapshot.context()
+        graduated = np.zeros(len(workers), dtype=np.int64)
+        events = context.graduations.events
+        if len(events):
+            position = pd.Index(workers.ids).get_indexer(events["worker"].to_numpy())
+            ok = position >= 0
+            np.bitwise_or.at(
+                graduated, position[ok], np.left_shift(1, events["trade"].to_numpy()[ok])
+            )
+        names = snapshot.enterprises.set_index("id")["name"]
+        course_names = snapshot.courses.set_index("id")["name"]
+        info = pd.DataFrame(
+            {
+                "external_id": snapshot.commitments["external_id"].to_numpy(),
+                "enterprise_id": snapshot.commitments["enterprise_id"].to_numpy(),
+                "enterprise_name": names.reindex(snapshot.commitments["enterprise_id"]).to_numpy(),
+                "trade": snapshot.commitments["trade"].to_numpy(),
+                "wage_vnd": snapshot.commitments["wage_vnd"].to_numpy(),
+                "start_date": snapshot.commitments["start_date"].to_numpy(),
+                "expires_on": snapshot.commitments["expires_on"].to_numpy(),
+                "course_id": snapshot.commitments["course_id"].to_numpy(),
+                "course_name": course_names.reindex(
+                    pd.to_numeric(snapshot.commitments["course_id"], errors="coerce")
+                ).to_numpy(),
+            }
+        )
+        worker_info = pd.DataFrame(
+            {
+                "external_id": snapshot.workers["external_id"].to_numpy(),
+                "available_from": snapshot.workers["available_from"].to_numpy(),
+            }
+        )
+        return ServingState(
+            versions=versions,
+            codec=codec,
+            commitments=CommitmentIndex(commitments),
+            commitment_info=info,
+            workers=WorkerIndex(workers, graduated),
+            worker_info=worker_info,
+            context=context,
+            context_built=time.monotonic(),
+            snapshot=snapshot,
+        )
+
+
+def _structure_changed(old: dict[str, int], new: dict[str, int]) -> bool:
+    return any(old[k] != new[k] for k in ("workers", "enterprises", "courses", "commitments"))
+
+
+def serving(app: Flask | None = None) -> Serving:
+    app = app or current_app
+    found = app.extensions.get("caunoi_serving")
+    if found is None:
+        found = Serving()
+        app.extensions["caunoi_serving"] = found
+    return found
+
+
+# ---------------------------------------------------------------- answering
+
+
+def _today() -> dt.date:
+    return dt.date.today()
+
+
+def _worker_arrays(worker: Worker, codec: SkillCodec) -> WorkerArrays:
+    frame = pd.DataFrame(
+        [
+            {
+                "id": worker.id,
+                "lat": worker.lat,
+                "lon": worker.lon,
+                "trades": worker.trades or [],
+                "skills": worker.skills or [],
+                "education": worker.education,
+                "experience_years": worker.experience_years,
+                "expected_wage_vnd": worker.expected_wage_vnd,
+                "max_commute_km": worker.max_commute_km,
+                "available_from": worker.available_from,
+            }
+        ]
+    )
+    return WorkerArrays.from_frame(frame, codec)
+
+
+def _worker_context(worker_id: int, state: ServingState) -> Context:
+    """Shared track records, with this worker's graduations read fresh from the database."""
+    rows = _frame(
+        sa.select(
+            Enrollment.worker_id, Enrollment.course_id, Enrollment.status, Enrollment.completed_on
+        ).where(Enrollment.worker_id == worker_id)
+    )
+    if rows.empty:
+        rows = pd.DataFrame(columns=["worker_id", "course_id", "status", "completed_on"])
+    graduations = Graduations(rows, state.snapshot.courses)
+    return Context(graduations, state.context.enterprise_track, state.context.course_track)
+
+
+def _live_open(commitment_ids: list[int], today: dt.date) -> dict[int, int]:
+    """Open slots now, read from the database, for the few commitments about to be shown."""
+    if not commitment_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(Commitment.id, Commitment.slots - Commitment.slots_filled).where(
+            Commitment.id.in_(commitment_ids),
+            Commitment.slots_filled < Commitment.slots,
+            sa.or_(Commitment.expires_on.is_(None), Commitment.expires_on >= today),
+        )
+    )
+    return dict(rows.all())
+
+
+def _explain(active: ActiveScorer, features: np.ndarray) -> np.ndarray:
+    if not len(features):
+        return np.zeros_like(features)
+    return feature_effects(active.model, features, active.reference)
+
+
+def _envelope(active: ActiveScorer, items: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    return {"scorer": active.name, "model_version": active.version, "items": items, **extra}
+
+
+def _shortlist_score(features: np.ndarray) -> np.ndarray:
+    return RULES.predict_proba(features)[:, 1]
+
+
+def matches_for_worker(
+    worker: Worker, *, limit: int, radius_km: float | None, trade: str | None
+) -> dict[str, Any]:
+    """Open commitments with slots left, not expired, within reach, best first."""
+    state = serving().get()
+    active = model_holder().get()
+    today = _today()
+    day = day_of(today)
+    arrays = _worker_arrays(worker, state.codec)
+    context = _worker_context(worker.id, state)
+    if trade:
+        trades = [TRADE_INDEX[trade]]
+    else:
+        graduated = {int(t) for t in context.graduations.events["trade"]}
+        trades = sorted({TRADE_INDEX[t] for t in worker.trades or []} | graduated)
+        trades = trades or list(range(len(TRADE_INDEX)))
+    radius = radius_km if radius_km is not None else worker.max_commute_km
+    index = state.commitments
+    positions = index.retrieve(arrays, radius, trades, day)
+    ranked = index.rank(
+        arrays, positions, day, context, _shortlist_score, active.predict, limit * 3 + 10
+    )
+    ids = index.commitments.ids[ranked.positions]
+    open_now = _live_open([int(i) for i in ids], today)
+    keep = np.array([int(i) in open_now for i in ids], dtype=bool)
+    positions, scores, features = (
+        ranked.positions[keep][:limit],
+        ranked.scores[keep][:limit],
+        ranked.features[keep][:limit],
+    )
+    effects = _explain(active, features)
+    info = state.commitment_info
+    items = []
+    for k, position in enumerate(positions):
+        row = info.iloc[position]
+        commitment_id = int(index.commitments.ids[position])
+        details = {
+            "trade": row["trade"],
+            "course_name": row["course_name"] if isinstance(row["course_name"], str) else None,
+            "required_count": int(index.commitments.required_count[position]),
+        }
+        items.append(
+            {
+                "commitment_id": commitment_id,
+                "commitment_external_id": row["external_id"],
+                "enterprise_id": int(row["enterprise_id"]),
+                "enterprise_name": row["enterprise_name"],
+                "trade": row["trade"],
+                "score": round(float(scores[k]), 4),
+                "distance_km": round(float(features[k, 4]), 2),
+                "wage_vnd": int(row["wage_vnd"]),
+                "start_date": row["start_date"],
+                "expires_on": _date_or_none(row["expires_on"]),
+                "slots_open": open_now[commitment_id],
+                "reasons": reasons(features[k], effects[k], details),
+            }
+        )
+    return _envelope(active, items, radius_km=radius, candidates_considered=int(len(positions)))
+
+
+def _date_or_none(value: Any) -> dt.date | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or pd.isna(value):
+        return None
+    return value
+
+
+def _employed_now(worker_ids: list[int], today: dt.date) -> set[int]:
+    if not worker_ids:
+        return set()
+    rows = db.session.execute(
+        sa.select(Referral.worker_id).where(
+            Referral.worker_id.in_(worker_ids),
+            Referral.status == "hired",
+            sa.or_(Referral.left_on.is_(None), Referral.left_on > today),
+        )
+    )
+    return {r[0] for r in rows}
+
+
+def candidates_for_commitment(
+    commitment: Commitment, *, limit: int, radius_km: float | None
+) -> dict[str, Any]:
+    """Available workers (not erased, not in a job) who can reach the site, best first."""
+    state = serving().get()
+    active = model_holder().get()
+    today = _today()
+    day = day_of(today)
+    position = pd.Index(state.commitments.commitments.ids).get_indexer([commitment.id])
+    commitment_arrays = state.commitments.commitments.take(position)
+    index = state.workers
+    positions = index.retrieve(commitment_arrays, radius_km)
+    ranked = index.rank(
+        commitment_arrays, positions, day, state.context, _shortlist_score, active.predict,
+        limit * 2 + 10,
+    )  # fmt: skip
+    worker_ids = [int(i) for i in index.workers.ids[ranked.positions]]
+    referred = {
+        r[0]
+        for r in db.session.execute(
+            sa.select(Referral.worker_id).where(
+                Referral.commitment_id == commitment.id, Referral.worker_id.in_(worker_ids)
+            )
+        )
+    }
+    busy = _employed_now(worker_ids, today) | referred
+    keep = np.array([w not in busy for w in worker_ids], dtype=bool)
+    positions = ranked.positions[keep][:limit]
+    scores, features = ranked.scores[keep][:limit], ranked.features[keep][:limit]
+    effects = _explain(active, features)
+    details = {
+        "trade": commitment.trade,
+        "course_name": commitment.course.name if commitment.course else None,
+        "required_count": int(commitment_arrays.required_count[0]),
+    }
+    items = []
+    for k, p in enumerate(positions):
+        items.append(
+            {
+                "worker_id": int(index.workers.ids[p]),
+                "worker_external_id": state.worker_info["external_id"].iloc[p],
+                "score": round(float(scores[k]), 4),
+                "distance_km": round(float(features[k, 4]), 2),
+                "expected_wage_vnd": _int_or_none(index.workers.expected_wage_vnd[p]),
+                "available_from": _date_or_none(state.worker_info["available_from"].iloc[p]),
+                "reasons": reasons(features[k], effects[k], details),
+            }
+        )
+    return _envelope(active, items, commitment_id=commitment.id)
+
+
+def _int_or_none(value: float) -> int | None:
+    return None if value is None or np.isnan(value) else int(value)
+
+
+def pathways_for_worker(worker: Worker, *, limit: int, radius_km: float | None) -> dict[str, Any]:
+    """Courses starting soon near the worker, linked to commitments nearby, for trades the
+    worker has not trained in; ranked by the hire probability expected after graduating."""
+    state = serving().get()
+    active = model_holder().get()
+    today = _today()
+    radius = radius_km if radius_km is not None else worker.max_commute_km
+    arrays = _worker_arrays(worker, state.codec)
+    context = _worker_context(worker.id, state)
+    trained = {int(t) for t in context.graduations.events["trade"]}
+    courses = state.snapshot.courses
+    start = pd.to_datetime(courses["start_date"]).dt.date
+    soon = (start >= today) & (start <= today + dt.timedelta(days=PATHWAY_HORIZON_DAYS))
+    untrained = ~courses["trade"].map(TRADE_INDEX).isin(trained)
+    distance = haversine_km(worker.lat, worker.lon, courses["lat"], courses["lon"])
+    near = distance <= radius
+    chosen = courses[soon.to_numpy() & untrained.to_numpy() & near]
+    if chosen.empty:
+        return _envelope(active, [], radius_km=radius)
+    commitments = state.snapshot.commitments
+    linked = commitments[
+        commitments["course_id"].isin(chosen["id"])
+        & ((commitments["slots"] - commitments["slots_filled"]) > 0)
+    ]
+    if linked.empty:
+        return _envelope(active, [], radius_km=radius)
+    index = state.commitments.commitments
+    positions = pd.Index(index.ids).get_indexer(linked["id"].to_numpy())
+    course_of = linked["course_id"].to_numpy(dtype=np.int64)
+    end_day = (
+        pd.to_datetime(chosen.set_index("id")["end_date"].reindex(course_of)) - pd.Timestamp(0)
+    ).dt.days.to_numpy(dtype=float)
+    expires = index.expires_day[positions]
+    usable = np.isnan(expires) | (expires >= end_day)
+    positions, course_of, end_day = positions[usable], course_of[usable], end_day[usable]
+    if not len(positions):
+        return _envelope(active, [], radius_km=radius)
+    features = pair_features(
+        arrays, np.zeros(len(positions), dtype=np.intp), index, positions, end_day, context
+    )
+    # As if graduated: the linked course and its trade count as done.
+    features[:, FEATURES.index("graduated_linked_course")] = 1.0
+    features[:, FEATURES.index("graduated_trade_course")] = 1.0
+    features[:, FEATURES.index("trade_match")] = 1.0
+    scores = active.predict(features)
+    effects = _explain(active, features)
+    info = state.commitment_info
+    by_course: dict[int, list[int]] = {}
+    for k, course_id in enumerate(course_of):
+        by_course.setdefault(int(course_id), []).append(k)
+    items = []
+    course_rows = chosen.set_index("id")
+    for course_id, ks in by_course.items():
+        ks = sorted(ks, key=lambda k: -scores[k])
+        row = course_rows.loc[course_id]
+        best = ks[0]
+        items.append(
+            {
+                "course_id": course_id,
+                "course_external_id": row["external_id"],
+                "course_name": row["name"],
+                "provider": row["provider"],
+                "trade": row["trade"],
+                "start_date": row["start_date"],
+                "end_date": row["end_date"],
+                "distance_km": round(
+                    float(haversine_km(worker.lat, worker.lon, row["lat"], row["lon"])), 2
+                ),
+                "expected_hire_probability": round(float(scores[best]), 4),
+                "commitments": [
+                    {
+                        "commitment_id": int(index.ids[positions[k]]),
+                        "commitment_external_id": info["external_id"].iloc[positions[k]],
+                        "enterprise_name": info["enterprise_name"].iloc[positions[k]],
+                        "score": round(float(scores[k]), 4),
+                        "distance_km": round(float(features[k, 4]), 2),
+                        "wage_vnd": int(info["wage_vnd"].iloc[positions[k]]),
+                        "start_date": info["start_date"].iloc[positions[k]],
+                    }
+                    for k in ks[:5]
+                ],
+                "reasons": reasons(
+                    features[best],
+                    effects[best],
+                    {
+                        "trade": row["trade"],
+                        "course_name": row["name"],
+                        "required_count": int(index.required_count[positions[best]]),
+                    },
+                ),
+            }
+        )
+    items.sort(key=lambda item: -item["expected_hire_probability"])
+    return _envelope(active, items[:limit], radius_km=radius)

@@ -1,0 +1,112 @@
+"""Model versions: list, train, promote (admins)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, current_app
+
+from api.auth import current_principal
+from api.errors import ApiError, NotFound
+from api.matching import model_holder
+from api.openapi import operation
+from api.schemas import ModelList, ModelOut, PromoteIn, TrainIn
+from api.training import NotEnoughHistory, train
+from matcher import model_store
+
+bp = Blueprint("models", __name__, url_prefix="/api/v1")
+
+ADMIN = ("admin",)
+
+
+def _root() -> Path:
+    return Path(current_app.config["MODELS_DIR"])
+
+
+def model_out(meta: dict[str, Any], current: str | None) -> dict[str, Any]:
+    return {
+        "version": meta["version"],
+        "created_at": meta.get("created_at", ""),
+        "current": meta["version"] == current,
+        "scorer": meta.get("scorer", "model"),
+        "gate": meta.get("gate", {}),
+        "metrics": meta.get("metrics", {}),
+        "training_window": meta.get("training_window", {}),
+        "features": meta.get("features", []),
+        "libraries": meta.get("libraries", {}),
+        "code_version": meta.get("code_version", "unknown"),
+        "sha256": meta.get("sha256", ""),
+        "promoted_by": meta.get("promoted_by"),
+    }
+
+
+@operation(
+    bp,
+    "/models",
+    summary="Stored model versions and what serves now",
+    roles=ADMIN,
+    response=ModelList,
+)
+def list_models() -> dict[str, Any]:
+    holder = model_holder()
+    active = holder.get()
+    current = model_store.current_version(_root())
+    return {
+        "current_version": current,
+        "serving": active.version,
+        "error": holder.error,
+        "items": [model_out(m, current) for m in model_store.list_versions(_root())],
+    }
+
+
+@operation(
+    bp,
+    "/models/train",
+    "POST",
+    summary="Train, evaluate and gate a new model",
+    roles=ADMIN,
+    body=TrainIn,
+    response=ModelOut,
+    status=201,
+)
+def train_model(body: TrainIn) -> dict[str, Any]:
+    """Train on the referrals in the database (time-ordered split), evaluate against the
+    rule scorer, the nearest-in-trade baseline and the current model, store the version, and
+    promote it only if it passes the quality gate (the answer's `gate.reason` says why)."""
+    try:
+        result = train(promote=body.promote)
+    except NotEnoughHistory as error:
+        raise ApiError(str(error), status=409) from None
+    meta = model_store.read_metadata(_root(), result["version"])
+    return model_out(meta, model_store.current_version(_root()))
+
+
+@operation(
+    bp,
+    "/models/<version>/promote",
+    "POST",
+    summary="Make a stored version current",
+    roles=ADMIN,
+    body=PromoteIn,
+    response=ModelOut,
+    path_schemas={"version": {"type": "string", "pattern": "^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$"}},
+)
+def promote_model(version: str, body: PromoteIn) -> dict[str, Any]:
+    """Promote explicitly (for example a model the gate held back), with a recorded reason.
+    The artifact is verified first; running servers switch on their next request."""
+    root = _root()
+    try:
+        model_store.verify(root, version)
+    except model_store.ModelNotFound:
+        raise NotFound(f"Không có mô hình '{version[:64]}' / no model '{version[:64]}'") from None
+    except model_store.ModelError as error:
+        raise ApiError(str(error), status=409) from None
+    principal = current_principal()
+    model_store.record_promotion(
+        root,
+        version,
+        {"token_id": principal.token_id, "role": principal.role, "reason": body.reason},
+    )
+    model_store.promote(root, version)
+    return model_out(model_store.read_metadata(root, version), version)

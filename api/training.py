@@ -1,0 +1,85 @@
+"""Training from the registry: build the training set, train, gate, store, maybe promote."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from flask import current_app
+
+from api.matching import model_holder, snapshot_from_db
+from matcher import model_store
+from matcher.evaluation import train_and_evaluate
+from matcher.snapshot import training_set
+
+MIN_DECIDED_REFERRALS = 200
+
+
+class NotEnoughHistory(ValueError):
+    """Too few decided referrals to learn from; the rule scorer keeps serving."""
+
+
+def data_fingerprint(referral_ids: np.ndarray, outcomes: np.ndarray, X: np.ndarray) -> str:
+    """A hash of exactly the rows a model learnt from, so a later audit can match them."""
+    digest = hashlib.sha256()
+    digest.update(np.ascontiguousarray(referral_ids, dtype=np.int64).tobytes())
+    digest.update(np.ascontiguousarray(outcomes, dtype=np.int64).tobytes())
+    digest.update(np.ascontiguousarray(np.nan_to_num(X, nan=-9.99e9)).tobytes())
+    return digest.hexdigest()
+
+
+def train(promote: str = "gate") -> dict[str, Any]:
+    """Train on the database's referrals; store the model; promote it if the gate says so.
+
+    ``promote`` is "gate" (promote when the quality gate passes) or "never" (store only).
+    """
+    root = Path(current_app.config["MODELS_DIR"])
+    snapshot = snapshot_from_db()
+    ts = training_set(snapshot)
+    if len(ts) < MIN_DECIDED_REFERRALS or len(np.unique(ts.y)) < 2:
+        raise NotEnoughHistory(
+            f"Cần ít nhất {MIN_DECIDED_REFERRALS} lượt giới thiệu đã có kết quả (có cả tuyển và "
+            f"không tuyển), hiện có {len(ts)} / need at least {MIN_DECIDED_REFERRALS} decided "
+            f"referrals with both hires and non-hires, found {len(ts)}"
+        )
+    active = model_holder().get()
+    current = active.model if active.name == "model" else None
+    report = train_and_evaluate(snapshot, current=current, ts=ts)
+    summary = report.to_dict()
+    metadata = {
+        "scorer": "model",
+        "estimator": type(report.model).__name__,
+        "features": list(report.features),
+        "training_window": {
+            "first_day": summary["train_first_day"],
+            "last_day": summary["train_last_day"],
+            "eval_first_day": summary["eval_first_day"],
+            "eval_last_day": summary["eval_last_day"],
+            "n_rows": summary["n_rows"],
+            "n_train": summary["n_train"],
+            "n_eval": summary["n_eval"],
+            "hire_rate": summary["hire_rate"],
+            "refit_on_all_rows": summary["refit"],
+        },
+        "data_fingerprint": data_fingerprint(ts.referral_ids, ts.y, ts.X),
+        "metrics": summary["scores"],
+        "gate": {"promote": report.promote, "reason": report.reason},
+        "params": json.loads(json.dumps(summary["params"], default=str)),
+        "seconds": round(summary["seconds"], 2),
+    }
+    version = model_store.save(root, report.model, metadata)
+    promoted = promote == "gate" and report.promote
+    if promoted:
+        model_store.record_promotion(root, version, {"by": "quality gate", "reason": report.reason})
+        model_store.promote(root, version)
+    return {
+        "version": version,
+        "promoted": promoted,
+        "gate": metadata["gate"],
+        "metrics": metadata["metrics"],
+        "training_window": metadata["training_window"],
+        "seconds": metadata["seconds"],
+    }

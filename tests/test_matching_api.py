@@ -1,0 +1,248 @@
+"""Matching over HTTP on a small demo registry: matches, shortlists, pathways, model registry."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from api import create_app
+from api.auth import create_token
+from api.cli import load_demo, run_training
+from api.extensions import db
+from api.models import Commitment, Enterprise, Referral, Worker
+from matcher import model_store
+from tests.conftest import _config, _reset_schema
+
+pytestmark = pytest.mark.slow
+TODAY = dt.date.today()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """The default demo registry (as `make run` loads it) with its trained model."""
+    tmp = tmp_path_factory.mktemp("matching")
+    app = create_app(_config(tmp))
+    with app.app_context():
+        _reset_schema()
+        load_demo(n_workers=5000, n_enterprises=120, n_courses=80, seed=20250701, today=TODAY)
+        trained = run_training()
+        tokens = {role: create_token(role)[0] for role in ("caseworker", "planner", "admin")}
+        enterprise = db.session.scalar(sa.select(Enterprise).order_by(Enterprise.id))
+        tokens["enterprise"] = create_token("enterprise", enterprise=enterprise)[0]
+        db.session.commit()
+        yield app, tokens, trained
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _get(app, tokens, url, role="caseworker", **params):
+    response = app.test_client().get(
+        url, query_string=params, headers={"Authorization": f"Bearer {tokens[role]}"}
+    )
+    return response
+
+
+def _worker_with_matches(app, tokens) -> tuple[int, dict]:
+    for worker_id in range(1, 200):
+        body = _get(app, tokens, f"/api/v1/workers/{worker_id}/matches").get_json()
+        if len(body["items"]) >= 3:
+            return worker_id, body
+    raise AssertionError("no demo worker has three matches")
+
+
+def test_demo_training_promotes_a_model(demo):
+    app, tokens, trained = demo
+    assert trained["promoted"], trained["gate"]
+    body = _get(app, tokens, "/api/v1/models", role="admin").get_json()
+    assert body["serving"] == trained["version"] and body["error"] is None
+    meta = body["items"][0]
+    assert meta["current"] and meta["sha256"] and meta["libraries"]["scikit-learn"]
+    assert set(meta["metrics"]) >= {"model", "rules", "nearest_in_trade"}
+
+
+def test_matches_come_from_the_model_best_first_with_reasons(demo):
+    app, tokens, trained = demo
+    worker_id, body = _worker_with_matches(app, tokens)
+    assert body["scorer"] == "model" and body["model_version"] == trained["version"]
+    scores = [item["score"] for item in body["items"]]
+    assert scores == sorted(scores, reverse=True)
+    worker = db.session.get(Worker, worker_id)
+    for item in body["items"]:
+        assert 0 <= item["score"] <= 1
+        assert item["distance_km"] <= worker.max_commute_km + 1e-6
+        assert item["slots_open"] > 0
+        assert item["expires_on"] is None or item["expires_on"] >= TODAY.isoformat()
+        assert 2 <= len(item["reasons"]) <= 4
+        assert all(r["vi"] and r["en"] for r in item["reasons"])
+    texts = " ".join(r["vi"] for item in body["items"] for r in item["reasons"])
+    assert "km" in texts
+
+
+def test_matches_respect_radius_and_trade_filters(demo):
+    app, tokens, _ = demo
+    worker_id, _ = _worker_with_matches(app, tokens)
+    near = _get(app, tokens, f"/api/v1/workers/{worker_id}/matches", radius_km=5).get_json()
+    assert all(item["distance_km"] <= 5 for item in near["items"])
+    garment = _get(app, tokens, f"/api/v1/workers/{worker_id}/matches", trade="garment").get_json()
+    assert all(item["trade"] == "garment" for item in garment["items"])
+
+
+def test_index_follows_hires_and_new_commitments(demo):
+    """A commitment that fills up disappears from matches; a new one nearby appears."""
+    app, tokens, _ = demo
+    worker_id, body = _worker_with_matches(app, tokens)
+    top = body["items"][0]
+    commitment = db.session.get(Commitment, top["commitment_id"])
+    commitment.slots_filled = commitment.slots
+    db.session.commit()
+    after = _get(app, tokens, f"/api/v1/workers/{worker_id}/matches").get_json()
+    assert top["commitment_id"] not in {i["commitment_id"] for i in after["items"]}
+    worker = db.session.get(Worker, worker_id)
+    response = app.test_client().post(
+        "/api/v1/commitments",
+        json={
+            "external_id": "NEW-NEAR-1",
+            "enterprise_external_id": commitment.enterprise.external_id,
+            "trade": commitment.trade,
+            "slots": 5,
+            "wage_vnd": 30_000_000,
+            "start_date": TODAY.isoformat(),
+            "ward_code": worker.ward_code,
+            "lat": worker.lat,
+            "lon": worker.lon,
+        },
+        headers={"Authorization": f"Bearer {tokens['caseworker']}"},
+    )
+    assert response.status_code == 201, response.get_json()
+    new_id = response.get_json()["id"]
+    again = _get(app, tokens, f"/api/v1/workers/{worker_id}/matches", trade=commitment.trade)
+    assert new_id in {i["commitment_id"] for i in again.get_json()["items"]}
+
+
+def test_referral_from_a_match_keeps_what_was_shown(demo):
+    app, tokens, _ = demo
+    worker_id, body = _worker_with_matches(app, tokens)
+    item = body["items"][-1]
+    response = app.test_client().post(
+        "/api/v1/referrals",
+        json={
+            "worker_id": worker_id,
+            "commitment_id": item["commitment_id"],
+            "score": item["score"],
+            "scorer": body["scorer"],
+            "model_version": body["model_version"],
+            "reasons": item["reasons"],
+        },
+        headers={"Authorization": f"Bearer {tokens['caseworker']}"},
+    )
+    assert response.status_code == 201, response.get_json()
+    stored = db.session.get(Referral, response.get_json()["id"])
+    assert stored.model_version == body["model_version"] and stored.score == item["score"]
+    assert stored.reasons[0]["vi"] == item["reasons"][0]["vi"]
+
+
+def test_candidates_for_own_commitment_and_404_for_others(demo):
+    app, tokens, _ = demo
+    enterprise = db.session.scalar(sa.select(Enterprise).order_by(Enterprise.id))
+    own = db.session.scalar(
+        sa.select(Commitment).where(
+            Commitment.enterprise_id == enterprise.id, Commitment.slots_filled < Commitment.slots
+        )
+    )
+    others = sa.select(Commitment).where(Commitment.enterprise_id != enterprise.id)
+    other = db.session.scalar(others)
+    body = _get(app, tokens, f"/api/v1/commitments/{own.id}/candidates", role="enterprise")
+    assert body.status_code == 200
+    items = body.get_json()["items"]
+    assert all("full_name" not in item for item in items)
+    scores = [item["score"] for item in items]
+    assert scores == sorted(scores, reverse=True)
+    referred = set(
+        db.session.scalars(sa.select(Referral.worker_id).where(Referral.commitment_id == own.id))
+    )
+    assert not referred & {item["worker_id"] for item in items}
+    denied = _get(app, tokens, f"/api/v1/commitments/{other.id}/candidates", role="enterprise")
+    assert denied.status_code == 404
+
+
+def test_pathways_lead_to_committed_jobs(demo):
+    app, tokens, _ = demo
+    found = None
+    for worker_id in range(1, 600):
+        body = _get(app, tokens, f"/api/v1/workers/{worker_id}/pathways", radius_km=60).get_json()
+        if body["items"]:
+            found = body
+            break
+    assert found is not None, "no demo worker has a pathway"
+    item = found["items"][0]
+    assert item["commitments"] and item["start_date"] >= TODAY.isoformat()
+    assert 0 <= item["expected_hire_probability"] <= 1
+    assert any("khóa" in r["vi"] for r in item["reasons"])
+
+
+def test_tampered_artifact_is_refused_and_rules_serve(demo, tmp_path):
+    app, tokens, trained = demo
+    root = Path(app.config["MODELS_DIR"])
+    artifact = root / trained["version"] / model_store.ARTIFACT
+    original = artifact.read_bytes()
+    try:
+        artifact.write_bytes(original[:-10] + b"0123456789")
+        with pytest.raises(model_store.ModelTampered, match="SHA-256"):
+            model_store.load(root, trained["version"])
+        model_store.promote(root, trained["version"])  # touch CURRENT: servers re-check it
+        body = _get(app, tokens, "/api/v1/models", role="admin").get_json()
+        assert body["serving"] == "rules-1" and "SHA-256" in body["error"]
+        worker_id = 1
+        matches = _get(app, tokens, f"/api/v1/workers/{worker_id}/matches").get_json()
+        assert matches["scorer"] == "rules"
+    finally:
+        artifact.write_bytes(original)
+        model_store.promote(root, trained["version"])
+    assert _get(app, tokens, "/api/v1/models", role="admin").get_json()["error"] is None
+
+
+def test_model_from_another_sklearn_version_is_refused(demo):
+    app, _, trained = demo
+    root = Path(app.config["MODELS_DIR"])
+    path = root / trained["version"] / model_store.METADATA
+    original = path.read_text(encoding="utf-8")
+    try:
+        meta = json.loads(original)
+        meta["libraries"]["scikit-learn"] = "0.24.2"
+        path.write_text(json.dumps(meta), encoding="utf-8")
+        with pytest.raises(model_store.ModelIncompatible, match="scikit-learn 0.24.2"):
+            model_store.load(root, trained["version"])
+    finally:
+        path.write_text(original, encoding="utf-8")
+
+
+def test_training_again_gates_against_current_and_promote_switches_without_restart(demo):
+    app, tokens, trained = demo
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {tokens['admin']}"}
+    response = client.post("/api/v1/models/train", json={"promote": "never"}, headers=headers)
+    assert response.status_code == 201, response.get_json()
+    new = response.get_json()
+    assert new["current"] is False and "current" in new["gate"]["reason"]
+    serving = _get(app, tokens, "/api/v1/models", role="admin").get_json()["serving"]
+    assert serving == trained["version"]
+    bad = client.post(f"/api/v1/models/{new['version']}/promote", json={}, headers=headers)
+    assert bad.status_code == 422
+    promoted = client.post(
+        f"/api/v1/models/{new['version']}/promote",
+        json={"reason": "kiểm thử chuyển phiên bản / testing a switch"},
+        headers=headers,
+    )
+    assert promoted.status_code == 200 and promoted.get_json()["current"] is True
+    assert promoted.get_json()["promoted_by"]["reason"].startswith("kiểm thử")
+    assert _get(app, tokens, "/api/v1/models", role="admin").get_json()["serving"] == new["version"]
+    matches = _get(app, tokens, "/api/v1/workers/1/matches").get_json()
+    assert matches["model_version"] == new["version"]
+    missing = client.post(
+        "/api/v1/models/nope/promote", json={"reason": "nothing"}, headers=headers
+    )
+    assert missing.status_code == 404

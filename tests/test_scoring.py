@@ -1,0 +1,252 @@
+"""Scoring: the learned hire model, the rule scorer, feature effects, no protected attributes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from matcher.demo import DemoConfig, generate
+from matcher.features import FEATURES, MONOTONIC
+from matcher.scoring import (
+    RULES,
+    HireModel,
+    RuleScorer,
+    default_model,
+    feature_effects,
+    top_reasons,
+)
+from matcher.snapshot import Snapshot, from_contract_frames, training_set
+
+TODAY = dt.date(2026, 11, 27)
+SMALL = DemoConfig(
+    seed=7, today=TODAY, n_workers=400, n_enterprises=20, n_courses=12, referrals_per_month=60
+)
+PROTECTED_WORDS = ("gender", "sex", "ethnic", "ethnicity", "minority", "disability", "disabled",
+                   "birth", "born", "age", "year", "religion")  # fmt: skip
+COLUMN = {name: i for i, name in enumerate(FEATURES)}
+
+
+@pytest.fixture(scope="module")
+def snapshot() -> Snapshot:
+    return from_contract_frames(generate(SMALL).frames(), today=TODAY)
+
+
+@pytest.fixture(scope="module")
+def rows(snapshot):
+    return training_set(snapshot)
+
+
+@pytest.fixture(scope="module")
+def fitted(rows) -> HireModel:
+    return default_model().fit(rows.X, rows.y)
+
+
+# ----- scikit-learn conventions -------------------------------------------------------------
+
+
+@parametrize_with_checks([HireModel(), HireModel(calibration=None)])
+def test_hire_model_passes_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def test_init_stores_parameters_only():
+    model = HireModel(max_leaf_nodes=7, calibration="isotonic")
+    assert model.get_params()["max_leaf_nodes"] == 7
+    assert not [name for name in vars(model) if name.endswith("_")]
+
+
+def test_predict_proba_before_fit_raises_not_fitted():
+    with pytest.raises(NotFittedError):
+        HireModel().predict_proba(np.zeros((1, len(FEATURES))))
+
+
+def test_fit_on_demo_rows_sets_learned_attributes(fitted, rows):
+    assert fitted.calibrated_
+    assert list(fitted.classes_) == [0, 1]
+    assert fitted.n_features_in_ == len(FEATURES)
+    assert fitted.reference_.shape == (len(FEATURES),)
+    assert len(fitted.n_iter_) == fitted.calibration_folds
+    p = fitted.predict_proba(rows.X)
+    assert p.shape == (len(rows), 2)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    assert abs(p[:, 1].mean() - rows.y.mean()) < 0.05
+
+
+def test_fit_with_too_few_rows_keeps_uncalibrated_trees():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = (X[:, 0] + rng.normal(size=60) > 0).astype(int)
+    model = HireModel().fit(X, y)
+    assert not model.calibrated_
+    assert model.predict_proba(X).shape == (60, 2)
+
+
+@pytest.mark.parametrize("calibration", ["isotonic", None])
+def test_fit_with_other_calibration_gives_probabilities(rows, calibration):
+    model = default_model(calibration=calibration, max_iter=50).fit(rows.X, rows.y)
+    p = model.predict_proba(rows.X)[:, 1]
+    assert ((p >= 0) & (p <= 1)).all()
+    assert model.calibrated_ == (calibration is not None)
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [({"calibration": "beta"}, "calibration must be"), ({"calibration_folds": 1}, "≥ 2")],
+)
+def test_fit_with_bad_parameter_raises(rows, params, message):
+    with pytest.raises(ValueError, match=message):
+        HireModel(**params).fit(rows.X, rows.y)
+
+
+def test_default_model_constrains_features_as_monotonic():
+    model = default_model(max_iter=10)
+    assert model.monotonic_cst == [MONOTONIC[name] for name in FEATURES]
+    assert default_model(monotonic_cst=None).monotonic_cst is None
+
+
+def test_farther_never_scores_higher_all_else_equal(fitted, rows):
+    base = rows.X[:50]
+    distances = np.linspace(0.0, 80.0, 17)
+    grid = np.repeat(base, len(distances), axis=0)
+    grid[:, COLUMN["distance_km"]] = np.tile(distances, len(base))
+    grid[:, COLUMN["commute_excess_km"]] = 0.0
+    p = fitted.predict_proba(grid)[:, 1].reshape(len(base), len(distances))
+    assert (np.diff(p, axis=1) <= 1e-12).all()
+
+
+# ----- the rule scorer ----------------------------------------------------------------------
+
+
+def test_rules_cover_every_feature_with_the_monotonic_direction():
+    assert set(RULES) == set(FEATURES)
+    for name, rule in RULES.items():
+        if MONOTONIC[name]:
+            assert np.sign(rule.weight) in (MONOTONIC[name], 0), name
+        assert rule.low <= rule.centre <= rule.high, name
+        assert rule.why
+
+
+def test_rule_scorer_contributions_sum_to_its_log_odds(rows):
+    scorer = RuleScorer()
+    contributions = scorer.contributions(rows.X)
+    assert contributions.shape == (len(rows), len(FEATURES))
+    logit = scorer.intercept + contributions.sum(axis=1)
+    p = scorer.predict_proba(rows.X)
+    np.testing.assert_allclose(p[:, 1], 1 / (1 + np.exp(-logit)))
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    assert scorer.version == "rules-1"
+
+
+def test_rule_scorer_unknown_feature_contributes_nothing():
+    scorer = RuleScorer()
+    X = np.full((1, len(FEATURES)), np.nan)
+    assert (scorer.contributions(X) == 0).all()
+    assert scorer.predict_proba(X)[0, 1] == pytest.approx(1 / (1 + np.exp(-scorer.intercept)))
+
+
+def test_rule_scorer_prefers_trade_match_and_nearer_sites():
+    scorer = RuleScorer()
+    X = np.full((3, len(FEATURES)), np.nan)
+    X[:, COLUMN["trade_match"]] = [1, 0, 1]
+    X[:, COLUMN["distance_km"]] = [5, 5, 40]
+    p = scorer.predict_proba(X)[:, 1]
+    assert p[0] > p[1] and p[0] > p[2]
+
+
+def test_rule_scorer_with_wrong_width_raises():
+    with pytest.raises(ValueError, match="shape"):
+        RuleScorer().predict_proba(np.zeros((2, 3)))
+
+
+# ----- feature effects ----------------------------------------------------------------------
+
+
+def _what_if(scorer, X, reference):
+    """Reference implementation: one feature at a time, one call per feature."""
+    base = scorer.predict_proba(X)[:, 1]
+    out = np.empty(X.shape)
+    for j in range(X.shape[1]):
+        changed = X.copy()
+        changed[:, j] = reference[j]
+        out[:, j] = base - scorer.predict_proba(changed)[:, 1]
+    return out
+
+
+def test_feature_effects_of_hire_model_match_one_at_a_time_substitution(fitted, rows):
+    X = rows.X[:20]
+    effects = feature_effects(fitted, X)
+    np.testing.assert_allclose(effects, _what_if(fitted, X, fitted.reference_), atol=1e-12)
+
+
+def test_feature_effects_score_all_what_ifs_in_one_call(fitted, rows):
+    calls = []
+
+    class Spy:
+        reference_ = fitted.reference_
+
+        def predict_proba(self, X):
+            calls.append(len(X))
+            return fitted.predict_proba(X)
+
+    feature_effects(Spy(), rows.X[:7])
+    assert calls == [7 * (len(FEATURES) + 1)]
+
+
+def test_feature_effects_of_rule_scorer_are_exact(rows):
+    scorer = RuleScorer()
+    X = rows.X[:20]
+    reference = np.nanmedian(rows.X, axis=0)
+    np.testing.assert_allclose(
+        feature_effects(scorer, X, reference), _what_if(scorer, X, reference), atol=1e-12
+    )
+
+
+def test_feature_effects_at_the_reference_are_zero(fitted):
+    X = fitted.reference_[None, :]
+    assert np.abs(feature_effects(fitted, X)).max() == 0.0
+
+
+def test_top_reasons_pick_the_largest_effects():
+    effects = np.zeros((1, len(FEATURES)))
+    effects[0, COLUMN["distance_km"]] = -0.2
+    effects[0, COLUMN["trade_match"]] = 0.1
+    effects[0, COLUMN["skill_coverage"]] = 0.05
+    reasons = top_reasons(effects, k=4)
+    assert reasons == [[("distance_km", -0.2), ("trade_match", 0.1), ("skill_coverage", 0.05)]]
+
+
+# ----- protected attributes -----------------------------------------------------------------
+
+
+def test_features_name_no_protected_attribute():
+    for name in FEATURES:
+        assert not set(name.split("_")) & set(PROTECTED_WORDS), name
+
+
+def test_protected_columns_do_not_change_training_rows(snapshot):
+    before = training_set(snapshot)
+    workers = snapshot.workers.copy()
+    rng = np.random.default_rng(1)
+    workers["gender"] = rng.permutation(workers["gender"].to_numpy())
+    workers["birth_year"] = 1950 + rng.integers(0, 60, size=len(workers))
+    workers["ethnic_minority"] = ~workers["ethnic_minority"].fillna(False).astype(bool)
+    workers["disability"] = rng.random(len(workers)) < 0.5
+    perturbed = Snapshot(
+        workers=workers,
+        enterprises=snapshot.enterprises,
+        courses=snapshot.courses,
+        enrollments=snapshot.enrollments,
+        commitments=snapshot.commitments,
+        referrals=snapshot.referrals,
+    )
+    after = training_set(perturbed)
+    assert after.X.tobytes() == before.X.tobytes()
+    assert after.y.tobytes() == before.y.tobytes()
+
+
+def test_model_fitted_through_the_pipeline_sees_only_features(fitted):
+    assert fitted.n_features_in_ == len(FEATURES)
