@@ -358,6 +358,7 @@ def matches_for_worker(
     radius = radius_km if radius_km is not None else worker.max_commute_km
     index = state.commitments
     positions = index.retrieve(arrays, radius, trades, day)
+    considered = int(len(positions))
     ranked = index.rank(
         arrays, positions, day, context, _shortlist_score, active.predict, limit * 3 + 10
     )
@@ -396,7 +397,7 @@ def matches_for_worker(
                 "reasons": reasons(features[k], effects[k], details),
             }
         )
-    return _envelope(active, items, radius_km=radius, candidates_considered=int(len(positions)))
+    return _envelope(active, items, radius_km=radius, candidates_considered=considered)
 
 
 def _date_or_none(value: Any) -> dt.date | None:

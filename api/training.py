@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from pathlib import Path
@@ -47,7 +48,16 @@ def train(promote: str = "gate") -> dict[str, Any]:
         )
     active = model_holder().get()
     current = active.model if active.name == "model" else None
-    report = train_and_evaluate(snapshot, current=current, ts=ts)
+    trained_until = None
+    if current is not None:
+        window = model_store.read_metadata(root, active.version).get("training_window", {})
+        # A refit model learnt from every row up to the end of its evaluation window.
+        last = window.get("eval_last_day") if window.get("refit_on_all_rows") else None
+        last = last or window.get("last_day")
+        trained_until = dt.date.fromisoformat(last) if last else None
+    report = train_and_evaluate(
+        snapshot, current=current, ts=ts, current_trained_until=trained_until
+    )
     summary = report.to_dict()
     metadata = {
         "scorer": "model",

@@ -62,8 +62,10 @@ def main() -> None:
             print(f"database: {db.engine.url.render_as_string(hide_password=True).split('///')[0]}")
             print(f"generated demo data in {generated_s:.1f} s")
             print()
-            print(f"{'kind':<12} {'pass':<9} {'rows':>8} {'MB':>6} {'seconds':>8} {'rows/s':>9}"
-                  f" {'created':>8} {'unchanged':>9} {'rejected':>8}")
+            print(
+                f"{'kind':<12} {'pass':<9} {'rows':>8} {'MB':>6} {'seconds':>8} {'rows/s':>9}"
+                f" {'created':>8} {'unchanged':>9} {'rejected':>8}"
+            )
             for attempt in ("first", "re-import"):
                 for kind, payload in payloads.items():
                     t0 = time.perf_counter()

@@ -608,12 +608,16 @@ def candidate_pairs(
     """Return the candidate commitments of each (worker, day) query: all trades, nearby, open.
 
     A query's candidates are the commitments open on its day (:func:`open_commitments`)
-    whose site lies within ``radius_factor`` × the worker's maximum commute (``default_
-    commute_km`` when not given), capped at ``max_radius_km``. All trades: the ranker, not
-    the candidate set, must know that trade matters. When fewer than ``min_candidates`` lie
-    within the radius, the ``min_candidates`` nearest open ones are taken instead, so every
-    ranking has at least ten items to order; a query with fewer open commitments in all is
-    dropped.
+    whose site lies within ``radius_factor`` × the worker's maximum commute
+    (``default_commute_km`` when not given), capped at ``max_radius_km``. All trades: the
+    ranker, not the candidate set, must know that trade matters. When fewer than
+    ``min_candidates`` lie within the radius, the ``min_candidates`` nearest open ones are
+    taken instead (ties at the last distance included), so every ranking has at least ten
+    items to order; a query with fewer open commitments in all is dropped.
+
+    Vectorised over a dense queries × commitments grid: meant for evaluation on a province's
+    data (hundreds of queries, thousands of commitments), not for serving, which uses the
+    indexed retrieval of :mod:`matcher.retrieval`.
 
     Returns
     -------

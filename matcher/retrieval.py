@@ -33,7 +33,7 @@ from matcher.places import haversine_km
 from matcher.taxonomy import TRADE_CODES
 
 EARTH_RADIUS_KM = 6371.0088
-SHORTLIST = 300
+SHORTLIST = 150
 
 
 class GeoIndex:
