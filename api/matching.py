@@ -47,6 +47,7 @@ from matcher.snapshot import Snapshot
 from matcher.taxonomy import taxonomy
 
 TRACK_TTL_S = 60.0
+DISTANCE = FEATURES.index("distance_km")
 PATHWAY_HORIZON_DAYS = 120
 
 
@@ -389,7 +390,7 @@ def matches_for_worker(
                 "enterprise_name": row["enterprise_name"],
                 "trade": row["trade"],
                 "score": round(float(scores[k]), 4),
-                "distance_km": round(float(features[k, 4]), 2),
+                "distance_km": round(float(features[k, DISTANCE]), 2),
                 "wage_vnd": int(row["wage_vnd"]),
                 "start_date": row["start_date"],
                 "expires_on": _date_or_none(row["expires_on"]),
@@ -461,7 +462,7 @@ def candidates_for_commitment(
                 "worker_id": int(index.workers.ids[p]),
                 "worker_external_id": state.worker_info["external_id"].iloc[p],
                 "score": round(float(scores[k]), 4),
-                "distance_km": round(float(features[k, 4]), 2),
+                "distance_km": round(float(features[k, DISTANCE]), 2),
                 "expected_wage_vnd": _int_or_none(index.workers.expected_wage_vnd[p]),
                 "available_from": _date_or_none(state.worker_info["available_from"].iloc[p]),
                 "reasons": reasons(features[k], effects[k], details),
@@ -549,7 +550,7 @@ def pathways_for_worker(worker: Worker, *, limit: int, radius_km: float | None) 
                         "commitment_external_id": info["external_id"].iloc[positions[k]],
                         "enterprise_name": info["enterprise_name"].iloc[positions[k]],
                         "score": round(float(scores[k]), 4),
-                        "distance_km": round(float(features[k, 4]), 2),
+                        "distance_km": round(float(features[k, DISTANCE]), 2),
                         "wage_vnd": int(info["wage_vnd"].iloc[positions[k]]),
                         "start_date": info["start_date"].iloc[positions[k]],
                     }

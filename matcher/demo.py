@@ -406,7 +406,10 @@ def pair_features(
 ) -> pd.DataFrame:
     """Compute the features of (worker, commitment) pairs from contract-format frames.
 
-    ``pairs`` has ``worker_external_id`` and ``commitment_external_id``; the other frames are
+    ``pairs`` has ``worker_external_id`` and ``commitment_external_id``, and optionally
+    ``day`` (the referral date, ISO text or date): then a graduation counts only once it is
+    completed by that day (``completed_on``, else the course's end date), as a caseworker or
+    a model could know it. The other frames are
     import frames as :func:`generate` makes them (strings, ``""`` for empty). Places are read
     as the importer reads them: a ward code, else an address resolved by the gazetteer, then
     ``lat``/``lon`` override; a commitment without a site takes its enterprise's. Skill cells
@@ -489,30 +492,32 @@ def pair_features(
     course_ids = pd.Index(courses["external_id"].to_numpy(dtype=object))
     grad_course = course_ids.get_indexer(graduated["course_external_id"].to_numpy(dtype=object))
     known = (grad_worker >= 0) & (grad_course >= 0)
-    grad_worker, grad_course = grad_worker[known], grad_course[known]
+    grad_day = _days(graduated["completed_on"])
+    course_end = _days(courses["end_date"])
+    grad_day = np.where(np.isnan(grad_day), course_end[np.maximum(grad_course, 0)], grad_day)
+    grad_worker, grad_course, grad_day = grad_worker[known], grad_course[known], grad_day[known]
     course_trade = _trade_indices(courses["trade"].to_numpy(dtype=object))
-    graduated_trades = np.zeros(len(worker_ids), dtype=np.int64)
-    valid_trade = course_trade[grad_course] >= 0
-    np.bitwise_or.at(
-        graduated_trades,
-        grad_worker[valid_trade],
-        np.left_shift(1, course_trade[grad_course][valid_trade]).astype(np.int64),
-    )
     n_courses = max(len(course_ids), 1)
-    graduation_keys = np.unique(grad_worker.astype(np.int64) * n_courses + grad_course)
     linked_index = course_ids.get_indexer(linked_course)
+    pair_day = _days(pairs["day"].astype(str)) if "day" in pairs else np.full(len(pairs), np.inf)
 
     # Pair features.
     ti = trade_index[c]
     bit = np.where(ti >= 0, np.left_shift(1, np.maximum(ti, 0)), 0).astype(np.int64)
     trade_match = ((worker_trades[w] & bit) != 0).astype(float)
     pair_linked = linked_index[c]
-    graduated_linked = np.zeros(len(w), dtype=float)
-    has_link = pair_linked >= 0
-    graduated_linked[has_link] = np.isin(
-        w[has_link].astype(np.int64) * n_courses + pair_linked[has_link], graduation_keys
-    )
-    graduated_trade = ((graduated_trades[w] & bit) != 0).astype(float)
+    graduated_linked = _graduated_by(
+        grad_worker.astype(np.int64) * n_courses + grad_course,
+        grad_day,
+        w.astype(np.int64) * n_courses + np.maximum(pair_linked, 0),
+        pair_day,
+    ) & (pair_linked >= 0)
+    graduated_trade = _graduated_by(
+        grad_worker.astype(np.int64) * 8 + course_trade[grad_course],
+        np.where(course_trade[grad_course] >= 0, grad_day, np.nan),
+        w.astype(np.int64) * 8 + np.maximum(ti, 0),
+        pair_day,
+    ) & (ti >= 0)
     held = np.bitwise_count(worker_skills[w] & required[c]).sum(axis=1)
     needed = required_count[c]
     skill_coverage = np.where(needed > 0, held / np.maximum(needed, 1), 1.0)
@@ -532,8 +537,8 @@ def pair_features(
             "commitment_external_id": commitment_ids.to_numpy()[c],
             "enterprise_external_id": commitment_enterprise[c],
             "trade_match": trade_match,
-            "graduated_linked_course": graduated_linked,
-            "graduated_trade_course": graduated_trade,
+            "graduated_linked_course": graduated_linked.astype(float),
+            "graduated_trade_course": graduated_trade.astype(float),
             "skill_coverage": skill_coverage,
             "distance_km": distance,
             "commute_excess_km": commute_excess,
@@ -664,6 +669,18 @@ def _days(series: pd.Series) -> np.ndarray:
     result = days.astype(np.int64).astype(float)
     result[np.isnat(days)] = np.nan
     return result
+
+
+def _graduated_by(
+    keys: np.ndarray, days: np.ndarray, query_keys: np.ndarray, query_days: np.ndarray
+) -> np.ndarray:
+    """Whether each query key had a graduation on or before its query day (vectorised)."""
+    if not len(keys):
+        return np.zeros(len(query_keys), dtype=bool)
+    first = pd.Series(days).groupby(keys).min()
+    index, earliest = first.index.to_numpy(), first.to_numpy()
+    pos = np.minimum(np.searchsorted(index, query_keys), len(index) - 1)
+    return (index[pos] == query_keys) & (earliest[pos] <= query_days)
 
 
 def _trade_indices(codes: np.ndarray) -> np.ndarray:
@@ -1902,7 +1919,7 @@ class _Builder:
         for attempt in range(3):
             rng = self.rng(f"referrals/{attempt}")
             worker, commitment, day = self._candidates(rng, w0, w1, target, scale)
-            features = self._features(frames, worker, commitment)
+            features = self._features(frames, worker, commitment, day)
             p_true = true_hire_probability(features)
             result = self._simulate(rng, worker, commitment, day, p_true)
             kept = int(result["kept"].sum())
@@ -1969,13 +1986,18 @@ class _Builder:
         return worker[keep], commitment[keep], day[keep]
 
     def _features(
-        self, frames: tuple[pd.DataFrame, ...], worker: np.ndarray, commitment: np.ndarray
+        self,
+        frames: tuple[pd.DataFrame, ...],
+        worker: np.ndarray,
+        commitment: np.ndarray,
+        day: np.ndarray,
     ) -> pd.DataFrame:
         enterprises, courses, workers, enrollments, commitments = frames
         pairs = pd.DataFrame(
             {
                 "worker_external_id": self.w_ids[worker],
                 "commitment_external_id": self.c_ids[commitment],
+                "day": _iso(day),
             }
         )
         return pair_features(

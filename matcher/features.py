@@ -42,6 +42,7 @@ FEATURES: tuple[str, ...] = (
     "experience_years",
     "availability_gap_days",
     "enterprise_hire_rate",
+    "enterprise_hire_lift",
     "enterprise_referrals_log",
     "course_hire_rate",
 )
@@ -60,6 +61,7 @@ MONOTONIC: dict[str, int] = {
     "experience_years": 0,
     "availability_gap_days": -1,
     "enterprise_hire_rate": 1,
+    "enterprise_hire_lift": 1,
     "enterprise_referrals_log": 0,
     "course_hire_rate": 1,
 }
@@ -68,6 +70,21 @@ MONOTONIC: dict[str, int] = {
 OUTCOME_LAG_DAYS = 14
 #: Weight (in referrals) of the overall hire rate when smoothing a track record.
 PRIOR_REFERRALS = 20.0
+#: Pseudo-count that keeps a hire lift near 0 until an enterprise has some history.
+LIFT_PRIOR = 5.0
+#: A fixed, hand-set log-odds of a referral's hire from its own merits (trade, training,
+#: skills, distance, wage). An enterprise's "hire lift" compares its hires with what these
+#: merits expected, so an enterprise is not credited for being sent strong candidates.
+MERIT_INTERCEPT = -1.5
+MERIT_WEIGHTS = {
+    "trade_match": 1.0,
+    "graduated_trade_course": 0.5,
+    "graduated_linked_course": 0.8,
+    "skill_coverage": 0.8,
+    "distance_km": -0.04,
+    "commute_excess_km": -0.08,
+    "log_wage_ratio": 1.2,
+}
 NEUTRAL_RATE, NEUTRAL_WEIGHT = 0.3, 200.0
 EDUCATION_RANK = {code: rank for rank, code in enumerate(EDUCATION_CODES) if code != "unspecified"}
 TRADE_INDEX = {code: i for i, code in enumerate(TRADE_CODES)}
@@ -308,12 +325,18 @@ class TrackRecord:
         known_days: np.ndarray,
         hired: np.ndarray,
         prior_weight: float = PRIOR_REFERRALS,
+        expected: np.ndarray | None = None,
     ) -> None:
         keep = ~np.isnan(known_days) & (keys >= 0)
+        if expected is None:
+            expected = np.full(len(keys), np.nan)
         keys, known_days, hired = keys[keep], known_days[keep], hired[keep].astype(float)
+        expected = expected[keep]
         order = np.lexsort((known_days, keys))
         self._combined = keys[order] * _KEY_SCALE + known_days[order]
         self._cum_hired = np.concatenate([[0.0], np.cumsum(hired[order])])
+        self._has_expected = not np.isnan(expected).any()
+        self._cum_expected = np.concatenate([[0.0], np.cumsum(np.nan_to_num(expected[order]))])
         all_order = np.argsort(known_days, kind="stable")
         self._all_days = known_days[all_order]
         self._all_hired = np.concatenate([[0.0], np.cumsum(hired[all_order])])
@@ -332,6 +355,23 @@ class TrackRecord:
         end = np.searchsorted(self._combined, keys * _KEY_SCALE + days, side="left")
         n = (end - start).astype(float)
         return n, self._cum_hired[end] - self._cum_hired[start]
+
+    def lift(self, keys: np.ndarray, days: np.ndarray) -> np.ndarray:
+        """log((hires + k) / (expected hires + k)) per key before each day (NaN for key -1).
+
+        Expected hires are the sum of the referrals' merit probabilities; without them the
+        overall rate stands in.
+        """
+        safe_keys = np.maximum(keys, 0)
+        start = np.searchsorted(self._combined, safe_keys * _KEY_SCALE, side="left")
+        end = np.searchsorted(self._combined, safe_keys * _KEY_SCALE + days, side="left")
+        hires = self._cum_hired[end] - self._cum_hired[start]
+        if self._has_expected:
+            expected = self._cum_expected[end] - self._cum_expected[start]
+        else:
+            expected = (end - start) * self.overall_rate(days)
+        lift = np.log((hires + LIFT_PRIOR) / (expected + LIFT_PRIOR))
+        return np.where(keys >= 0, lift, np.nan)
 
     def rate(self, keys: np.ndarray, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Smoothed rate (NaN for key -1) and the number of referrals it rests on."""
@@ -370,8 +410,14 @@ class Context:
         courses: pd.DataFrame,
         referrals: pd.DataFrame,
         commitments: pd.DataFrame,
+        worker_arrays: WorkerArrays | None = None,
+        commitment_arrays: CommitmentArrays | None = None,
     ) -> Context:
-        """Index graduations and outcomes; referral course keys are taken at referral time."""
+        """Index graduations and outcomes; referral course keys are taken at referral time.
+
+        With the worker and commitment arrays, each referral's merit probability (from
+        MERIT_WEIGHTS) is the yardstick of its enterprise's hire lift.
+        """
         graduations = Graduations(enrollments, courses)
         known = outcome_known_days(referrals)
         hired = (referrals["status"] == "hired").to_numpy()
@@ -390,11 +436,88 @@ class Context:
             trade_of.reindex(commitment_ids).fillna(-1).to_numpy(np.int64),
             day_numbers(referrals["referred_on"]),
         )
+        expected = None
+        if worker_arrays is not None and commitment_arrays is not None:
+            expected = merit_probability(
+                worker_arrays,
+                pd.Index(worker_arrays.ids).get_indexer(referrals["worker_id"].to_numpy()),
+                commitment_arrays,
+                pd.Index(commitment_arrays.ids).get_indexer(commitment_ids),
+                day_numbers(referrals["referred_on"]),
+                graduations,
+            )
         return cls(
             graduations=graduations,
-            enterprise_track=TrackRecord(enterprise_keys, known, hired),
+            enterprise_track=TrackRecord(enterprise_keys, known, hired, expected=expected),
             course_track=TrackRecord(course_keys, known, hired),
         )
+
+
+def _merit_columns(
+    workers: WorkerArrays,
+    w: np.ndarray,
+    commitments: CommitmentArrays,
+    c: np.ndarray,
+    days: np.ndarray,
+    graduations: Graduations,
+) -> dict[str, np.ndarray]:
+    """The features that describe the pair itself (no track records)."""
+    worker_ids = workers.ids[w]
+    trade = commitments.trade_index[c]
+    bit = np.where(trade >= 0, np.left_shift(1, np.maximum(trade, 0)), 0)
+    needed = commitments.required_count[c]
+    held = np.bitwise_count(workers.skill_bits[w] & commitments.skill_bits[c]).sum(axis=1)
+    distance = haversine_km(workers.lat[w], workers.lon[w], commitments.lat[c], commitments.lon[c])
+    wage = commitments.wage_vnd[c]
+    expected = workers.expected_wage_vnd[w]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(expected > 0, wage / expected, np.nan)
+        log_ratio = np.log(np.clip(ratio, 0.2, 5.0))
+        over_minimum = wage / commitments.minimum_wage_vnd[c]
+    gap = workers.available_day[w] - commitments.start_day[c]
+    return {
+        "trade_match": ((workers.trade_bits[w] & bit) != 0).astype(float),
+        "graduated_trade_course": graduations.in_trade(worker_ids, trade, days).astype(float),
+        "graduated_linked_course": graduations.linked(
+            worker_ids, commitments.course_ids[c], days
+        ).astype(float),
+        "skill_coverage": np.where(needed > 0, held / np.maximum(needed, 1), 1.0),
+        "distance_km": distance,
+        "commute_excess_km": np.maximum(distance - workers.max_commute_km[w], 0.0),
+        "log_wage_ratio": log_ratio,
+        "wage_over_minimum": over_minimum,
+        "education_gap": workers.education_rank[w] - commitments.min_education_rank[c],
+        "experience_years": workers.experience_years[w],
+        "availability_gap_days": np.where(np.isnan(gap), 0.0, np.clip(gap, 0.0, 365.0)),
+    }
+
+
+def merit_probability(
+    workers: WorkerArrays,
+    w: np.ndarray,
+    commitments: CommitmentArrays,
+    c: np.ndarray,
+    days: np.ndarray,
+    graduations: Graduations,
+) -> np.ndarray:
+    """Hire probability of pairs from their own merits under the fixed MERIT_WEIGHTS.
+
+    Pairs with an unknown worker or commitment (position -1) get the neutral rate.
+    """
+    w = np.asarray(w, dtype=np.intp)
+    c = np.asarray(c, dtype=np.intp)
+    valid = (w >= 0) & (c >= 0)
+    out = np.full(len(w), NEUTRAL_RATE)
+    if not valid.any():
+        return out
+    columns = _merit_columns(
+        workers, w[valid], commitments, c[valid], np.asarray(days, dtype=float)[valid], graduations
+    )
+    logit = np.full(int(valid.sum()), MERIT_INTERCEPT)
+    for name, weight in MERIT_WEIGHTS.items():
+        logit += weight * np.nan_to_num(columns[name])
+    out[valid] = 1.0 / (1.0 + np.exp(-logit))
+    return out
 
 
 def pair_features(
@@ -412,38 +535,17 @@ def pair_features(
     w = np.asarray(w, dtype=np.intp)
     c = np.asarray(c, dtype=np.intp)
     days = np.broadcast_to(np.asarray(days, dtype=float), w.shape)
-    worker_ids = workers.ids[w]
-    trade = commitments.trade_index[c]
-    bit = np.where(trade >= 0, np.left_shift(1, np.maximum(trade, 0)), 0)
     out = np.empty((len(w), len(FEATURES)), dtype=float)
     column = {name: i for i, name in enumerate(FEATURES)}
-
-    out[:, column["trade_match"]] = (workers.trade_bits[w] & bit) != 0
-    out[:, column["graduated_trade_course"]] = context.graduations.in_trade(worker_ids, trade, days)
-    out[:, column["graduated_linked_course"]] = context.graduations.linked(
-        worker_ids, commitments.course_ids[c], days
-    )
-    needed = commitments.required_count[c]
-    held = np.bitwise_count(workers.skill_bits[w] & commitments.skill_bits[c]).sum(axis=1)
-    out[:, column["skill_coverage"]] = np.where(needed > 0, held / np.maximum(needed, 1), 1.0)
-    distance = haversine_km(workers.lat[w], workers.lon[w], commitments.lat[c], commitments.lon[c])
-    out[:, column["distance_km"]] = distance
-    out[:, column["commute_excess_km"]] = np.maximum(distance - workers.max_commute_km[w], 0.0)
-    wage = commitments.wage_vnd[c]
-    expected = workers.expected_wage_vnd[w]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(expected > 0, wage / expected, np.nan)
-        out[:, column["log_wage_ratio"]] = np.log(np.clip(ratio, 0.2, 5.0))
-        out[:, column["wage_over_minimum"]] = wage / commitments.minimum_wage_vnd[c]
-    out[:, column["education_gap"]] = workers.education_rank[w] - commitments.min_education_rank[c]
-    out[:, column["experience_years"]] = workers.experience_years[w]
-    gap = workers.available_day[w] - commitments.start_day[c]
-    out[:, column["availability_gap_days"]] = np.where(
-        np.isnan(gap), 0.0, np.clip(gap, 0.0, 365.0)
-    )
-    rate, n = context.enterprise_track.rate(commitments.enterprise_ids[c], days)
+    for name, values in _merit_columns(
+        workers, w, commitments, c, days, context.graduations
+    ).items():
+        out[:, column[name]] = values
+    enterprise = commitments.enterprise_ids[c]
+    rate, n = context.enterprise_track.rate(enterprise, days)
     out[:, column["enterprise_hire_rate"]] = rate
+    out[:, column["enterprise_hire_lift"]] = context.enterprise_track.lift(enterprise, days)
     out[:, column["enterprise_referrals_log"]] = np.log1p(n)
-    course = context.graduations.latest_course(worker_ids, trade, days)
+    course = context.graduations.latest_course(workers.ids[w], commitments.trade_index[c], days)
     out[:, column["course_hire_rate"]] = context.course_track.rate(course, days)[0]
     return out

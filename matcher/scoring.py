@@ -337,6 +337,9 @@ RULES: Mapping[str, Rule] = MappingProxyType(
         "enterprise_hire_rate": Rule(
             2.5, 0.3, 0.0, 1.0, "an enterprise that has hired often will likely hire again"
         ),
+        "enterprise_hire_lift": Rule(
+            0.0, 0.0, -2.0, 2.0, "kept for the model: the rules read the plain hire rate"
+        ),
         "enterprise_referrals_log": Rule(0.0, 0.0, 0.0, 10.0, "volume alone says nothing"),
         "course_hire_rate": Rule(1.5, 0.3, 0.0, 1.0, "the worker's course places its graduates"),
     }

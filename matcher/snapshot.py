@@ -69,6 +69,8 @@ class Snapshot:
             self.courses,
             self.referrals if referrals is None else referrals,
             self.commitments,
+            self.worker_arrays(),
+            self.commitment_arrays(),
         )
 
 
@@ -144,9 +146,9 @@ def from_contract_frames(
     courses = typed["courses"].assign(id=ids["courses"].to_numpy())
     workers = typed["workers"].assign(id=ids["workers"].to_numpy())
     commitments = typed["commitments"].assign(id=ids["commitments"].to_numpy())
-    commitments["enterprise_id"] = ids["enterprises"].reindex(
-        commitments["enterprise_external_id"]
-    ).to_numpy()
+    commitments["enterprise_id"] = (
+        ids["enterprises"].reindex(commitments["enterprise_external_id"]).to_numpy()
+    )
     commitments["course_id"] = (
         ids["courses"].reindex(commitments["course_external_id"]).astype("Int64").to_numpy()
     )

@@ -50,13 +50,21 @@ def _hires(data):
     return referrals[referrals["outcome"] == "hired"]
 
 
-def _features(data, workers=None, commitments=None):
+def _pairs_with_day(data):
+    """The truth's pairs with their referral day (graduations count as of that day)."""
+    day = data.referrals.set_index("external_id")["referred_on"]
     truth = data.truth
+    return truth[["worker_external_id", "commitment_external_id"]].assign(
+        day=day.reindex(truth["external_id"]).to_numpy()
+    )
+
+
+def _features(data, workers=None, commitments=None):
     return pair_features(
         data.workers if workers is None else workers,
         data.commitments if commitments is None else commitments,
         data.enrollments,
-        truth[["worker_external_id", "commitment_external_id"]],
+        _pairs_with_day(data),
         enterprises=data.enterprises,
         courses=data.courses,
         enterprise_quality=data.enterprise_quality,
@@ -294,6 +302,16 @@ def test_referral_dates_follow_worker_age(small):
 # ----- the known hire probability ----------------------------------------------------------
 
 
+def test_truth_counts_graduations_only_as_of_the_referral_day(small):
+    """A graduation after the referral day is unknown then: the truth must not use it."""
+    pairs = _pairs_with_day(small)
+    as_of_day = small.pair_features(pairs)
+    ever = small.pair_features(pairs.drop(columns="day"))
+    later = ever["graduated_trade_course"] > as_of_day["graduated_trade_course"]
+    assert later.any()  # some referrals precede the worker's graduation
+    assert (as_of_day["graduated_trade_course"] <= ever["graduated_trade_course"]).all()
+
+
 def test_truth_is_pair_features_and_p_true_of_every_referral(small):
     truth = small.truth
     assert list(truth["external_id"]) == list(small.referrals["external_id"])
@@ -301,8 +319,7 @@ def test_truth_is_pair_features_and_p_true_of_every_referral(small):
     for column in PAIR_FEATURE_COLUMNS:
         np.testing.assert_allclose(truth[column], recomputed[column], err_msg=column)
     np.testing.assert_allclose(truth["p_true"], true_hire_probability(recomputed))
-    pairs = truth[["worker_external_id", "commitment_external_id"]]
-    np.testing.assert_allclose(small.hire_probability(pairs), truth["p_true"])
+    np.testing.assert_allclose(small.hire_probability(_pairs_with_day(small)), truth["p_true"])
 
 
 def test_outcomes_follow_the_draws(small):

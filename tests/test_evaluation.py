@@ -196,6 +196,14 @@ def test_quality_gate_refuses_a_model_worse_on_either_count(candidate, reason):
     assert reason in decision.reason
 
 
+def test_quality_gate_tolerates_ndcg_differences_within_sampling_noise():
+    noisy = {"log_loss": 0.50, "ndcg@10": 0.87, "ndcg@10_se": 0.01}
+    within = quality_gate(noisy, {"log_loss": 0.52, "ndcg@10": 0.88, "ndcg@10_se": 0.01})
+    assert within.promote and "within noise" in within.reason
+    beyond = quality_gate(noisy, {"log_loss": 0.52, "ndcg@10": 0.92, "ndcg@10_se": 0.01})
+    assert not beyond.promote and "noise 0.0196" in beyond.reason
+
+
 def test_quality_gate_without_current_model_compares_with_rules_only():
     decision = quality_gate(_scores(0.50, 0.90), _scores(0.52, 0.88))
     assert decision.promote

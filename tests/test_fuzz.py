@@ -14,9 +14,17 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 pytestmark = pytest.mark.slow
 
 
+def filter_query(ctx, query):
+    """Drop generated queries with an empty parameter name: HTTP clients drop "&=" before
+    sending, so the server never sees the violation schemathesis expects it to reject."""
+    return not query or "" not in query
+
+
 @pytest.fixture
 def api_schema(app, world):
-    return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    loaded = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    loaded.hooks.register_hook_with_name(filter_query, "filter_query")
+    return loaded
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
