@@ -29,15 +29,19 @@ from api.models import Commitment, Course, Enrollment, Enterprise, Referral, Wor
 from api.versions import current as data_versions
 from matcher import model_store
 from matcher.features import (
+    EDUCATION_RANK,
     FEATURES,
     TRADE_INDEX,
     CommitmentArrays,
     Context,
+    CourseTable,
     Graduations,
     SkillCodec,
     WorkerArrays,
+    day_numbers,
     day_of,
     pair_features,
+    trade_bits,
 )
 from matcher.places import haversine_km
 from matcher.reasons import reasons
@@ -109,7 +113,8 @@ class ActiveScorer:
     reference: np.ndarray | None
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        return self.model.predict_proba(X)[:, 1]
+        fast = getattr(self.model, "hire_probability", None)
+        return fast(X) if fast is not None else self.model.predict_proba(X)[:, 1]
 
 
 RULES = RuleScorer()
@@ -157,6 +162,14 @@ class ModelHolder:
             self.error = str(error)
             current_app.logger.error("model %s refused: %s", version, error)
             return self._rules()
+        if stored.metadata.get("features") != list(FEATURES):
+            # Same library, other code: the columns would be read as the wrong features.
+            self.error = (
+                f"model {version} was trained on features {stored.metadata.get('features')}; "
+                f"this server computes {list(FEATURES)}. Retrain it with `caunoi train`."
+            )
+            current_app.logger.error(self.error)
+            return self._rules()
         self.error = None
         reference = getattr(stored.model, "reference_", None)
         return ActiveScorer("model", version, stored.model, reference)
@@ -185,6 +198,7 @@ class ServingState:
     context: Context
     context_built: float
     snapshot: Snapshot
+    courses: CourseTable
 
 
 class Serving:
@@ -216,13 +230,11 @@ class Serving:
         workers = WorkerArrays.from_frame(snapshot.workers, codec)
         context = snapshot.context()
         graduated = np.zeros(len(workers), dtype=np.int64)
-        events = context.graduations.events
-        if len(events):
-            position = pd.Index(workers.ids).get_indexer(events["worker"].to_numpy())
+        grads = context.graduations
+        if len(grads.worker):
+            position = pd.Index(workers.ids).get_indexer(grads.worker)
             ok = position >= 0
-            np.bitwise_or.at(
-                graduated, position[ok], np.left_shift(1, events["trade"].to_numpy()[ok])
-            )
+            np.bitwise_or.at(graduated, position[ok], np.left_shift(1, grads.trade[ok]))
         names = snapshot.enterprises.set_index("id")["name"]
         course_names = snapshot.courses.set_index("id")["name"]
         info = pd.DataFrame(
@@ -256,6 +268,7 @@ class Serving:
             context=context,
             context_built=time.monotonic(),
             snapshot=snapshot,
+            courses=CourseTable.from_frame(snapshot.courses),
         )
 
 
@@ -279,36 +292,39 @@ def _today() -> dt.date:
     return dt.date.today()
 
 
+def _nan(value: Any) -> float:
+    return np.nan if value is None else float(value)
+
+
 def _worker_arrays(worker: Worker, codec: SkillCodec) -> WorkerArrays:
-    frame = pd.DataFrame(
-        [
-            {
-                "id": worker.id,
-                "lat": worker.lat,
-                "lon": worker.lon,
-                "trades": worker.trades or [],
-                "skills": worker.skills or [],
-                "education": worker.education,
-                "experience_years": worker.experience_years,
-                "expected_wage_vnd": worker.expected_wage_vnd,
-                "max_commute_km": worker.max_commute_km,
-                "available_from": worker.available_from,
-            }
-        ]
+    """One worker as arrays, built directly: a DataFrame per request costs more than scoring."""
+    return WorkerArrays(
+        ids=np.array([worker.id], dtype=np.int64),
+        lat=np.array([worker.lat]),
+        lon=np.array([worker.lon]),
+        trade_bits=trade_bits([worker.trades or []]),
+        skill_bits=codec.encode([worker.skills or []]),
+        education_rank=np.array([EDUCATION_RANK.get(worker.education, np.nan)]),
+        experience_years=np.array([_nan(worker.experience_years)]),
+        expected_wage_vnd=np.array([_nan(worker.expected_wage_vnd)]),
+        max_commute_km=np.array([_nan(worker.max_commute_km)]),
+        available_day=day_numbers([worker.available_from]),
     )
-    return WorkerArrays.from_frame(frame, codec)
 
 
 def _worker_context(worker_id: int, state: ServingState) -> Context:
     """Shared track records, with this worker's graduations read fresh from the database."""
-    rows = _frame(
-        sa.select(
-            Enrollment.worker_id, Enrollment.course_id, Enrollment.status, Enrollment.completed_on
-        ).where(Enrollment.worker_id == worker_id)
+    rows = db.session.execute(
+        sa.select(Enrollment.course_id, Enrollment.completed_on).where(
+            Enrollment.worker_id == worker_id, Enrollment.status == "graduated"
+        )
+    ).all()
+    graduations = Graduations.from_arrays(
+        np.full(len(rows), worker_id),
+        np.array([r[0] for r in rows], dtype=np.int64),
+        day_numbers([r[1] for r in rows]),
+        state.courses,
     )
-    if rows.empty:
-        rows = pd.DataFrame(columns=["worker_id", "course_id", "status", "completed_on"])
-    graduations = Graduations(rows, state.snapshot.courses)
     return Context(graduations, state.context.enterprise_track, state.context.course_track)
 
 
@@ -353,7 +369,7 @@ def matches_for_worker(
     if trade:
         trades = [TRADE_INDEX[trade]]
     else:
-        graduated = {int(t) for t in context.graduations.events["trade"]}
+        graduated = {int(t) for t in context.graduations.trade}
         trades = sorted({TRADE_INDEX[t] for t in worker.trades or []} | graduated)
         trades = trades or list(range(len(TRADE_INDEX)))
     radius = radius_km if radius_km is not None else worker.max_commute_km
@@ -484,7 +500,7 @@ def pathways_for_worker(worker: Worker, *, limit: int, radius_km: float | None) 
     radius = radius_km if radius_km is not None else worker.max_commute_km
     arrays = _worker_arrays(worker, state.codec)
     context = _worker_context(worker.id, state)
-    trained = {int(t) for t in context.graduations.events["trade"]}
+    trained = {int(t) for t in context.graduations.trade}
     courses = state.snapshot.courses
     start = pd.to_datetime(courses["start_date"]).dt.date
     soon = (start >= today) & (start <= today + dt.timedelta(days=PATHWAY_HORIZON_DAYS))

@@ -333,9 +333,7 @@ def quality_gate(
         elif mine >= theirs:
             passed.append(f"NDCG@{k} {mine:.4f} ≥ {name} {theirs:.4f}")
         elif mine >= theirs - noise:
-            passed.append(
-                f"NDCG@{k} {mine:.4f} within noise of {name} {theirs:.4f} (±{noise:.4f})"
-            )
+            passed.append(f"NDCG@{k} {mine:.4f} within noise of {name} {theirs:.4f} (±{noise:.4f})")
         else:
             failed.append(f"NDCG@{k} {mine:.4f} < {name} {theirs:.4f} − noise {noise:.4f}")
     if current is None:

@@ -94,6 +94,12 @@ _KEY_SCALE = 1_000_000  # day numbers stay below this for millennia
 
 def day_numbers(values: Any) -> np.ndarray:
     """Convert dates (date objects, datetime64, strings, None/NaT) to float days since 1970."""
+    # A handful of dates (one worker's, per request): plain Python beats pandas here.
+    small = isinstance(values, list | tuple) and len(values) <= 64
+    if small and all(v is None or type(v) is dt.date for v in values):
+        return np.array(
+            [np.nan if v is None else float((v - _EPOCH).days) for v in values], dtype=float
+        )
     series = pd.to_datetime(pd.Series(values, dtype=object), errors="coerce")
     days = (series - pd.Timestamp(_EPOCH)).dt.days.to_numpy(dtype=float, na_value=np.nan)
     return days
@@ -247,45 +253,84 @@ class CommitmentArrays:
         return CommitmentArrays(**{k: v[positions] for k, v in self.__dict__.items()})
 
 
+@dataclass(frozen=True)
+class CourseTable:
+    """Course id → trade and end day, sorted by id for binary search."""
+
+    ids: np.ndarray
+    trade: np.ndarray
+    end_day: np.ndarray
+
+    @classmethod
+    def from_frame(cls, courses: pd.DataFrame) -> CourseTable:
+        ids = courses["id"].to_numpy(dtype=np.int64)
+        order = np.argsort(ids, kind="stable")
+        trade = np.array([TRADE_INDEX.get(t, -1) for t in courses["trade"]], dtype=np.int64)
+        return cls(ids[order], trade[order], day_numbers(courses["end_date"])[order])
+
+    def lookup(self, course_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Trade (-1) and end day (NaN) of each course id."""
+        if not len(self.ids):
+            return np.full(len(course_ids), -1), np.full(len(course_ids), np.nan)
+        pos = np.minimum(np.searchsorted(self.ids, course_ids), len(self.ids) - 1)
+        found = self.ids[pos] == course_ids
+        return np.where(found, self.trade[pos], -1), np.where(found, self.end_day[pos], np.nan)
+
+
+def _first_per_key(keys: np.ndarray, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted unique keys and the earliest day of each."""
+    order = np.lexsort((days, keys))
+    keys, days = keys[order], days[order]
+    first = np.r_[True, keys[1:] != keys[:-1]] if len(keys) else np.zeros(0, dtype=bool)
+    return keys[first], days[first]
+
+
 class Graduations:
     """Who graduated from which course (and so in which trade), and from which day."""
 
-    def __init__(self, enrollments: pd.DataFrame, courses: pd.DataFrame) -> None:
+    def __init__(self, enrollments: pd.DataFrame, courses: pd.DataFrame | CourseTable) -> None:
+        table = courses if isinstance(courses, CourseTable) else CourseTable.from_frame(courses)
         graduated = enrollments[enrollments["status"] == "graduated"]
-        course_trade = dict(
-            zip(courses["id"].to_numpy(), courses["trade"].map(TRADE_INDEX).to_numpy(), strict=True)
+        self._index(
+            graduated["worker_id"].to_numpy(dtype=np.int64),
+            graduated["course_id"].to_numpy(dtype=np.int64),
+            day_numbers(graduated["completed_on"]),
+            table,
         )
-        course_end = dict(
-            zip(courses["id"].to_numpy(), day_numbers(courses["end_date"]), strict=True)
+
+    @classmethod
+    def from_arrays(
+        cls, worker: np.ndarray, course: np.ndarray, completed_day: np.ndarray, table: CourseTable
+    ) -> Graduations:
+        """Build from graduated enrollments given as arrays (the serving fast path)."""
+        self = cls.__new__(cls)
+        self._index(
+            np.asarray(worker, dtype=np.int64),
+            np.asarray(course, dtype=np.int64),
+            np.asarray(completed_day, dtype=float),
+            table,
         )
-        worker = graduated["worker_id"].to_numpy(dtype=np.int64)
-        course = graduated["course_id"].to_numpy(dtype=np.int64)
-        day = day_numbers(graduated["completed_on"])
-        missing = np.isnan(day)
-        day[missing] = [course_end.get(c, np.nan) for c in course[missing]]
-        trade = np.array([course_trade.get(c, -1) for c in course], dtype=np.int64)
+        return self
+
+    def _index(
+        self, worker: np.ndarray, course: np.ndarray, day: np.ndarray, table: CourseTable
+    ) -> None:
+        trade, end_day = table.lookup(course)
+        # A graduation without a date counts from the course's end.
+        day = np.where(np.isnan(day), end_day, day)
         keep = ~np.isnan(day) & (trade >= 0)
-        self.events = pd.DataFrame(
-            {"worker": worker[keep], "course": course[keep], "trade": trade[keep], "day": day[keep]}
-        ).sort_values("day", kind="stable")
-        first = self.events.groupby(["worker", "course"])["day"].min()
-        # groupby sorts its keys, so both indexes are ready for binary search.
-        self._course_key = first.index.get_level_values(0).to_numpy() * _KEY_SCALE + (
-            first.index.get_level_values(1).to_numpy()
+        self.worker, self.course = worker[keep], course[keep]
+        self.trade, self.day = trade[keep], day[keep]
+        self._course_key, self._course_day = _first_per_key(
+            self.worker * _KEY_SCALE + self.course, self.day
         )
-        self._course_day = first.to_numpy()
-        by_trade = self.events.groupby(["worker", "trade"])["day"].min()
-        self._trade_key = by_trade.index.get_level_values(0).to_numpy() * 8 + (
-            by_trade.index.get_level_values(1).to_numpy()
-        )
-        self._trade_day = by_trade.to_numpy()
+        self._trade_key, self._trade_day = _first_per_key(self.worker * 8 + self.trade, self.day)
         # (worker, trade, day) sorted, for "latest course of this trade by day t" searches.
-        latest_key = self.events["worker"].to_numpy() * 8 + self.events["trade"].to_numpy()
-        latest_day = self.events["day"].to_numpy()
-        order = np.lexsort((latest_day, latest_key))
+        latest_key = self.worker * 8 + self.trade
+        order = np.lexsort((self.day, latest_key))
         self._latest_key = latest_key[order]
-        self._latest_combined = latest_key[order] * _KEY_SCALE + latest_day[order]
-        self._latest_course = self.events["course"].to_numpy()[order]
+        self._latest_combined = latest_key[order] * _KEY_SCALE + self.day[order]
+        self._latest_course = self.course[order]
 
     @staticmethod
     def _known(keys: np.ndarray, days: np.ndarray, index: np.ndarray, first: np.ndarray):

@@ -269,3 +269,13 @@ def test_protected_columns_do_not_change_training_rows(snapshot):
 
 def test_model_fitted_through_the_pipeline_sees_only_features(fitted):
     assert fitted.n_features_in_ == len(FEATURES)
+
+
+def test_hire_probability_equals_predict_proba():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(600, 4))
+    X[rng.random(X.shape) < 0.1] = np.nan
+    y = (X[:, 0] + rng.normal(size=600) > 0).astype(int)
+    for calibration in ("sigmoid", None):
+        model = HireModel(max_iter=20, calibration=calibration, calibration_folds=2).fit(X, y)
+        np.testing.assert_allclose(model.hire_probability(X), model.predict_proba(X)[:, 1])
