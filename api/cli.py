@@ -231,6 +231,13 @@ def register(app: Flask) -> None:
 
         click.echo(import_format_markdown(), nl=False)
 
+    @docs_group.command("rule-scorer")
+    def docs_rule_scorer_command() -> None:
+        """Print the rule scorer's weights as Markdown (docs/rule-scorer.md)."""
+        from api.docsgen import rule_scorer_markdown
+
+        click.echo(rule_scorer_markdown(), nl=False)
+
     @app.cli.command("serve")
     @click.option("--host", default="127.0.0.1", show_default=True)
     @click.option("--port", default=5000, show_default=True, type=int)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from api.docsgen import import_format_markdown
+from api.docsgen import import_format_markdown, rule_scorer_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -14,6 +14,11 @@ def test_import_format_doc_matches_column_specs():
     assert committed == import_format_markdown(), (
         "run: caunoi docs import-format > docs/import-format.md"
     )
+
+
+def test_rule_scorer_doc_matches_the_rules():
+    committed = (ROOT / "docs" / "rule-scorer.md").read_text(encoding="utf-8")
+    assert committed == rule_scorer_markdown(), "run: caunoi docs rule-scorer > docs/rule-scorer.md"
 
 
 def test_docs_page_is_served_from_local_files(client):

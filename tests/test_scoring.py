@@ -127,6 +127,16 @@ def test_default_model_constrains_features_as_monotonic():
     assert default_model(monotonic_cst=None).monotonic_cst is None
 
 
+@pytest.mark.parametrize("feature", ["log_wage_ratio", "skill_coverage"])
+def test_higher_wage_or_more_skills_never_scores_lower(fitted, rows, feature):
+    base = rows.X[:50]
+    values = np.linspace(-0.7, 0.7, 15) if feature == "log_wage_ratio" else np.linspace(0, 1, 11)
+    grid = np.repeat(base, len(values), axis=0)
+    grid[:, COLUMN[feature]] = np.tile(values, len(base))
+    p = fitted.predict_proba(grid)[:, 1].reshape(len(base), len(values))
+    assert (np.diff(p, axis=1) >= -1e-12).all()
+
+
 def test_farther_never_scores_higher_all_else_equal(fitted, rows):
     base = rows.X[:50]
     distances = np.linspace(0.0, 80.0, 17)
