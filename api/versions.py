@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from api.extensions import db
 from api.models import DATA_NAMES, DataVersion
@@ -13,12 +15,23 @@ def touch(*names: str) -> None:
     unknown = set(names) - set(DATA_NAMES)
     if unknown:
         raise ValueError(f"unknown data names {sorted(unknown)}")
-    db.session.execute(
+    wanted = sorted(set(names))
+    updated = db.session.execute(
         sa.update(DataVersion)
-        .where(DataVersion.name.in_(sorted(set(names))))
+        .where(DataVersion.name.in_(wanted))
         .values(version=DataVersion.version + 1),
         execution_options={"synchronize_session": False},
-    )
+    ).rowcount
+    if updated < len(wanted):
+        # A counter row is missing (a table emptied by hand): recreate it, never fail a write.
+        dialect = db.session.get_bind().dialect.name
+        insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}.get(dialect)
+        if insert is not None:
+            db.session.execute(
+                insert(DataVersion)
+                .values([{"name": n, "version": 1} for n in wanted])
+                .on_conflict_do_nothing(index_elements=["name"])
+            )
 
 
 def current() -> dict[str, int]:

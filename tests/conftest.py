@@ -65,6 +65,10 @@ def _reset_schema() -> None:
         return
     tables = ", ".join(t.name for t in db.metadata.sorted_tables)
     db.session.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    # The data-version counters are seeded when their table is created; put them back.
+    from api.models import DATA_NAMES, DataVersion
+
+    db.session.execute(sa.insert(DataVersion), [{"name": n, "version": 0} for n in DATA_NAMES])
     db.session.commit()
 
 

@@ -246,3 +246,15 @@ def test_training_again_gates_against_current_and_promote_switches_without_resta
         "/api/v1/models/nope/promote", json={"reason": "nothing"}, headers=headers
     )
     assert missing.status_code == 404
+
+
+def test_touch_recreates_a_missing_version_row(demo):
+    """A write after the counters were emptied still bumps them (a stale index is a bug)."""
+    from api.models import DataVersion
+    from api.versions import current, touch
+
+    app, _, _ = demo
+    db.session.execute(sa.delete(DataVersion).where(DataVersion.name == "courses"))
+    touch("courses")
+    db.session.commit()
+    assert current()["courses"] == 1
