@@ -156,8 +156,21 @@ def _ranks(values: Sequence[Any]) -> np.ndarray:
     return np.array([EDUCATION_RANK.get(v, np.nan) for v in values], dtype=float)
 
 
+class _Columns:
+    """Parallel arrays, position i of each being the same record."""
+
+    ids: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def take(self, positions: np.ndarray) -> Any:
+        """The records at these positions, as the same kind of columns."""
+        return type(self)(**{k: v[positions] for k, v in self.__dict__.items()})
+
+
 @dataclass(frozen=True)
-class WorkerArrays:
+class WorkerArrays(_Columns):
     """Workers as arrays; position i of every array is the same worker."""
 
     ids: np.ndarray
@@ -188,15 +201,9 @@ class WorkerArrays:
             available_day=day_numbers(frame["available_from"]),
         )
 
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def take(self, positions: np.ndarray) -> WorkerArrays:
-        return WorkerArrays(**{k: v[positions] for k, v in self.__dict__.items()})
-
 
 @dataclass(frozen=True)
-class CommitmentArrays:
+class CommitmentArrays(_Columns):
     """Commitments as arrays, with the regional minimum wage of each site already looked up."""
 
     ids: np.ndarray
@@ -245,12 +252,6 @@ class CommitmentArrays:
             .fillna(-1)
             .to_numpy(dtype=np.int64),
         )
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def take(self, positions: np.ndarray) -> CommitmentArrays:
-        return CommitmentArrays(**{k: v[positions] for k, v in self.__dict__.items()})
 
 
 @dataclass(frozen=True)
