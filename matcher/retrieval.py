@@ -33,6 +33,7 @@ from matcher.places import haversine_km
 from matcher.taxonomy import TRADE_CODES
 
 EARTH_RADIUS_KM = 6371.0088
+FEATURE_INDEX = {name: i for i, name in enumerate(FEATURES)}
 SHORTLIST = 150
 #: At most this many of the nearest retrieved commitments go on to be scored. In the dense
 #: heart of a province a 40 km radius holds tens of thousands of sites; the rule scorer
@@ -197,4 +198,71 @@ class WorkerIndex:
         return _rank(features, positions, shortlist_score, score, limit)
 
 
-FEATURE_INDEX = {name: i for i, name in enumerate(FEATURES)}
+@dataclass
+class CandidateGraph:
+    """Edges (worker position, commitment position) with hire probability and distance."""
+
+    worker: np.ndarray
+    commitment: np.ndarray
+    probability: np.ndarray
+    distance_km: np.ndarray
+    features: np.ndarray
+
+
+def candidate_graph(
+    workers: WorkerArrays,
+    index: CommitmentIndex,
+    day: float,
+    context: Context,
+    score: Scorer,
+    *,
+    per_worker: int = 20,
+    radius_km: float | None = None,
+    trades: list[int] | None = None,
+) -> CandidateGraph:
+    """Each worker's best ``per_worker`` commitments, for many workers at once.
+
+    The batch form of a worker's matches, for allocation rounds: one radius query per trade
+    for all workers together (each with its own commute radius, or ``radius_km``), one
+    feature computation and one model call over all edges, and a per-worker top-k by
+    sorting — no Python loop over workers or pairs.
+    """
+    radius = (
+        np.full(len(workers), float(radius_km)) if radius_km is not None else workers.max_commute_km
+    )
+    points = np.radians(np.column_stack([workers.lat, workers.lon]))
+    wanted = range(len(TRADE_CODES)) if trades is None else trades
+    edge_w, edge_c = [], []
+    for trade in wanted:  # six trades at most
+        tree = index.geo.trees[trade]
+        if tree is None:
+            continue
+        # A worker looks in the trades of interest, or in every trade when none is given.
+        members = np.flatnonzero(
+            ((workers.trade_bits >> trade) & 1).astype(bool) | (workers.trade_bits == 0)
+        )
+        if not len(members):
+            continue
+        hits = tree.query_radius(points[members], r=radius[members] / EARTH_RADIUS_KM)
+        counts = np.fromiter((len(h) for h in hits), dtype=np.intp, count=len(hits))
+        if not counts.sum():
+            continue
+        edge_w.append(np.repeat(members, counts))
+        edge_c.append(index.geo.groups[trade][np.concatenate(hits)])
+    if not edge_w:
+        empty = np.zeros(0, dtype=np.intp)
+        return CandidateGraph(empty, empty, np.zeros(0), np.zeros(0), np.zeros((0, len(FEATURES))))
+    w = np.concatenate(edge_w)
+    c = np.concatenate(edge_c)
+    expires = index.commitments.expires_day[c]
+    live = np.isnan(expires) | (expires >= day)
+    w, c = w[live], c[live]
+    features = pair_features(workers, w, index.commitments, c, day, context)
+    probability = score(features)
+    order = np.lexsort((c, -probability, w))
+    w, c, probability, features = w[order], c[order], probability[order], features[order]
+    first = np.r_[True, w[1:] != w[:-1]] if len(w) else np.zeros(0, dtype=bool)
+    start = np.maximum.accumulate(np.where(first, np.arange(len(w)), 0))
+    keep = (np.arange(len(w)) - start) < per_worker
+    distance = features[keep, FEATURE_INDEX["distance_km"]]
+    return CandidateGraph(w[keep], c[keep], probability[keep], distance, features[keep])

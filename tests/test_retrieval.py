@@ -64,3 +64,40 @@ def test_retrieve_keeps_the_nearest_when_over_the_cap(monkeypatch):
     assert len(found) == 100
     distance = haversine_km(20.65, 106.25, commitments.lat, commitments.lon)
     assert distance[found].max() <= np.sort(distance)[99] + 1e-9
+
+
+def test_candidate_graph_equals_each_workers_own_ranking():
+    """The batch graph for allocation holds, per worker, exactly the top-k that ranking that
+    worker alone would give (same retrieval, same scores)."""
+    import datetime as dt
+
+    from matcher.demo import DemoConfig, generate
+    from matcher.features import day_of
+    from matcher.scoring import RuleScorer
+    from matcher.snapshot import from_contract_frames
+
+    today = dt.date(2026, 11, 27)
+    config = DemoConfig(seed=9, n_workers=300, n_enterprises=20, n_courses=12, today=today)
+    snapshot = from_contract_frames(generate(config).frames(), today=today)
+    workers = snapshot.worker_arrays()
+    index = retrieval.CommitmentIndex(snapshot.commitment_arrays())
+    context = snapshot.context()
+    rules = RuleScorer()
+
+    def score(features):
+        return rules.predict_proba(features)[:, 1]
+
+    day = day_of(today)
+    graph = retrieval.candidate_graph(workers, index, day, context, score, per_worker=5)
+    assert len(graph.worker) > 0
+    for position in range(0, len(workers), 7):
+        one = workers.take(np.array([position]))
+        bits = int(one.trade_bits[0])
+        trades = [t for t in range(6) if bits >> t & 1] or list(range(6))
+        found = index.retrieve(one, float(one.max_commute_km[0]), trades, day)
+        ranked = index.rank(one, found, day, context, score, score, limit=5)
+        mine = graph.commitment[graph.worker == position]
+        assert set(mine.tolist()) == set(ranked.positions.tolist()), position
+        np.testing.assert_allclose(
+            np.sort(graph.probability[graph.worker == position]), np.sort(ranked.scores)
+        )
