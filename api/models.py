@@ -288,6 +288,45 @@ class ImportRun(db.Model):
     report: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
 
 
+class AllocationRun(db.Model):
+    """One allocation round: its parameters, model, progress and result, kept for audit."""
+
+    __tablename__ = "allocation_runs"
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('running', 'done', 'failed')", name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    token_id: Mapped[int | None] = mapped_column(sa.ForeignKey("api_tokens.id"))
+    role: Mapped[str | None] = mapped_column(sa.String(12))
+    policy: Mapped[str] = mapped_column(sa.String(20))
+    params: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    scorer: Mapped[str | None] = mapped_column(sa.String(20))
+    model_version: Mapped[str | None] = mapped_column(sa.String(64))
+    data_versions: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    status: Mapped[str] = mapped_column(sa.String(12), default="running")
+    progress: Mapped[float] = mapped_column(default=0.0)
+    message: Mapped[str | None] = mapped_column(sa.String(500))
+    summary: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    finished_at: Mapped[dt.datetime | None]
+
+
+class AllocationPair(db.Model):
+    """One proposed referral of a round; ``referral_id`` is set when a caseworker confirms it."""
+
+    __tablename__ = "allocation_pairs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(sa.ForeignKey("allocation_runs.id"), index=True)
+    worker_id: Mapped[int] = mapped_column(sa.ForeignKey("workers.id"))
+    commitment_id: Mapped[int] = mapped_column(sa.ForeignKey("commitments.id"))
+    probability: Mapped[float]
+    distance_km: Mapped[float]
+    reasons: Mapped[list[Any] | None] = mapped_column(sa.JSON)
+    referral_id: Mapped[int | None] = mapped_column(sa.ForeignKey("referrals.id"))
+
+
 DATA_NAMES = ("workers", "enterprises", "courses", "enrollments", "commitments", "referrals")
 
 

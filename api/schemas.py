@@ -848,3 +848,101 @@ class TrainIn(Strict):
 
 class PromoteIn(Strict):
     reason: Annotated[str, Field(min_length=3, max_length=500), AfterValidator(_clean_text)]
+
+
+# ---------------------------------------------------------------- allocation rounds
+
+
+class AllocationIn(Strict):
+    policy: Literal["max_hires", "stable"] = "max_hires"
+    over_referral_factor: float = Field(
+        1.0, ge=1.0, le=5.0, description="Referrals per open slot (not every referral hires)"
+    )
+    trade: TradeCode | None = None
+    province_code: ProvinceCode | None = None
+    ward_codes: list[WardCode] | None = Field(None, max_length=500)
+    graduated_since: dt.date | None = None
+    available_by: dt.date | None = None
+    max_distance_km: float | None = Field(
+        None, gt=0, le=200, description="Default: each worker's own max_commute_km"
+    )
+    candidates_per_worker: int = Field(20, ge=1, le=50)
+
+
+class AllocationFigures(BaseModel):
+    expected_hires: float
+    workers_placed: int
+    slots_used: int
+    commitments_used: int
+    median_distance_km: float | None
+    seconds: float
+
+
+class AllocationSummary(BaseModel):
+    population: int
+    candidate_pairs: int
+    commitments: int
+    capacity: int
+    policy: AllocationFigures
+    greedy_top1: AllocationFigures
+    gain_percent: float | None = Field(
+        description="Expected hires over greedy_top1 (each worker's own top-1, same capacities), %"
+    )
+    greedy_sequential: AllocationFigures = Field(
+        description="A smarter greedy for reference: workers in turn take the best open place"
+    )
+
+
+class AllocationPairOut(BaseModel):
+    id: int
+    worker_id: int
+    worker_external_id: str
+    commitment_id: int
+    commitment_external_id: str
+    enterprise_name: str
+    probability: float = Field(ge=0, le=1)
+    distance_km: float
+    reasons: list[ReasonOut] | None
+    referral_id: int | None
+
+
+class AllocationOut(BaseModel):
+    id: int
+    created_at: UtcDateTime
+    policy: str
+    params: dict[str, Any]
+    scorer: str | None
+    model_version: str | None
+    status: Literal["running", "done", "failed"]
+    progress: float
+    message: str | None
+    summary: AllocationSummary | None
+    pairs: list[AllocationPairOut] | None = Field(
+        description="Caseworkers and admins only; null for planners"
+    )
+    next_cursor: str | None
+
+
+class AllocationQuery(PageQuery):
+    limit: int = Field(100, ge=1, le=200)
+
+
+class ConfirmIn(Strict):
+    pair_ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] | None = Field(
+        None, max_length=10_000, description="Pairs to refer; all unconfirmed pairs when null"
+    )
+
+
+class ConfirmSkip(BaseModel):
+    pair_id: int
+    reason: str
+
+
+class ConfirmOut(BaseModel):
+    run_id: int
+    created: int
+    skipped: list[ConfirmSkip]
+
+
+class ExportQuery(QueryModel):
+    format: Literal["csv", "xlsx"] = "csv"

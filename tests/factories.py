@@ -8,7 +8,16 @@ from typing import Any
 
 from api.auth import create_token
 from api.extensions import db
-from api.models import Commitment, Course, Enrollment, Enterprise, Referral, Worker
+from api.models import (
+    AllocationPair,
+    AllocationRun,
+    Commitment,
+    Course,
+    Enrollment,
+    Enterprise,
+    Referral,
+    Worker,
+)
 from matcher.places import gazetteer
 from matcher.text import fold
 
@@ -145,6 +154,16 @@ def build_world():
     referred = worker()
     enrollment(referred, crs, status="graduated", completed_on=TODAY - dt.timedelta(days=30))
     ref = referral(referred, cmt)
+    # A finished allocation round with one proposed pair, so every route has a record to read.
+    run = AllocationRun(policy="max_hires", params={}, status="done", progress=1.0)
+    db.session.add(run)
+    db.session.flush()
+    db.session.add(
+        AllocationPair(
+            run_id=run.id, worker_id=plain_worker.id, commitment_id=other_cmt.id,
+            probability=0.5, distance_km=3.0, reasons=None,
+        )
+    )  # fmt: skip
     tokens = {}
     for role in ("caseworker", "planner", "admin"):
         tokens[role], _ = create_token(role, label=f"test {role}")

@@ -63,6 +63,10 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("get", "/api/v1/models"): {ADMIN},
     ("post", "/api/v1/models/train"): {ADMIN},
     ("post", "/api/v1/models/{version}/promote"): {ADMIN},
+    ("post", "/api/v1/allocations"): {PLAN, CW, ADMIN},
+    ("get", "/api/v1/allocations/{run_id}"): {PLAN, CW, ADMIN},
+    ("post", "/api/v1/allocations/{run_id}/confirm"): STAFF,
+    ("get", "/api/v1/allocations/{run_id}/export"): STAFF,
 }
 
 # Fields that identify or describe a person; planners must never receive a non-null one.
@@ -101,6 +105,7 @@ def _url(path: str, world: Any) -> str:
         "ward_code": "11983",
         "kind": "workers",
         "version": "no-such-version",
+        "run_id": 1,
     }
     for name, value in ids.items():
         path = path.replace("{" + name + "}", str(value))

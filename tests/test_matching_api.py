@@ -258,3 +258,76 @@ def test_touch_recreates_a_missing_version_row(demo):
     touch("courses")
     db.session.commit()
     assert current()["courses"] == 1
+
+
+# ----- allocation rounds ---------------------------------------------------------------------
+
+
+def _post(app, tokens, url, body, role="caseworker"):
+    return app.test_client().post(
+        url, json=body, headers={"Authorization": f"Bearer {tokens[role]}"}
+    )
+
+
+@pytest.mark.parametrize("policy", ["max_hires", "stable"])
+def test_allocation_respects_capacities_and_planners_see_summary_only(demo, policy):
+    app, tokens, _ = demo
+    response = _post(app, tokens, "/api/v1/allocations", {"policy": policy}, role="planner")
+    assert response.status_code == 201, response.get_json()
+    run = response.get_json()
+    assert run["status"] == "done" and run["pairs"] is None
+    summary = run["summary"]
+    assert summary["policy"]["workers_placed"] <= summary["population"]
+    full = _get(app, tokens, f"/api/v1/allocations/{run['id']}", limit=200).get_json()
+    pairs = full["pairs"]
+    assert pairs and all(2 <= len(p["reasons"]) <= 4 for p in pairs)
+    seen, cursor = list(pairs), full["next_cursor"]
+    while cursor:
+        page = _get(app, tokens, f"/api/v1/allocations/{run['id']}", limit=200, cursor=cursor)
+        seen += page.get_json()["pairs"]
+        cursor = page.get_json()["next_cursor"]
+    assert len({p["worker_id"] for p in seen}) == len(seen) == summary["policy"]["workers_placed"]
+    per_commitment: dict[int, int] = {}
+    for pair in seen:
+        per_commitment[pair["commitment_id"]] = per_commitment.get(pair["commitment_id"], 0) + 1
+    for commitment_id, count in per_commitment.items():
+        commitment = db.session.get(Commitment, commitment_id)
+        assert count <= commitment.slots - commitment.slots_filled
+
+
+def test_max_hires_beats_greedy_top1_by_ten_percent_on_demo(demo):
+    app, tokens, _ = demo
+    run = _post(app, tokens, "/api/v1/allocations", {"policy": "max_hires"}).get_json()
+    summary = run["summary"]
+    assert summary["gain_percent"] >= 10.0, summary
+
+
+def test_confirm_refers_chosen_pairs_only_and_export(demo):
+    app, tokens, trained = demo
+    run = _post(app, tokens, "/api/v1/allocations", {"policy": "max_hires"}).get_json()
+    before = db.session.scalar(sa.select(sa.func.count()).select_from(Referral))
+    chosen = [p["id"] for p in run["pairs"][:3]]
+    result = _post(app, tokens, f"/api/v1/allocations/{run['id']}/confirm", {"pair_ids": chosen})
+    assert result.status_code == 200, result.get_json()
+    body = result.get_json()
+    assert body["created"] + len(body["skipped"]) == 3
+    after = db.session.scalar(sa.select(sa.func.count()).select_from(Referral))
+    assert after - before == body["created"]
+    again = _post(app, tokens, f"/api/v1/allocations/{run['id']}/confirm", {"pair_ids": chosen})
+    assert again.get_json()["created"] == 0
+    csv_response = _get(app, tokens, f"/api/v1/allocations/{run['id']}/export", format="csv")
+    assert csv_response.status_code == 200 and csv_response.mimetype == "text/csv"
+    assert "worker_external_id" in csv_response.get_data(as_text=True)
+    xlsx = _get(app, tokens, f"/api/v1/allocations/{run['id']}/export", format="xlsx")
+    assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
+    denied = _post(app, tokens, f"/api/v1/allocations/{run['id']}/confirm", {}, role="planner")
+    assert denied.status_code == 403
+
+
+def test_allocation_population_filters_by_dates(demo):
+    """Dates in the stored parameters are compared as dates (PostgreSQL refused text)."""
+    app, tokens, _ = demo
+    body = {"graduated_since": "2000-01-01", "available_by": TODAY.isoformat()}
+    response = _post(app, tokens, "/api/v1/allocations", body)
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["summary"]["population"] > 0

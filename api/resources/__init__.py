@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from api.resources import (
     admin,
+    allocations,
     commitments,
     courses,
     docs,
@@ -35,6 +36,7 @@ BLUEPRINTS = tuple(
         imports,
         matching,
         models,
+        allocations,
         admin,
     )
 )

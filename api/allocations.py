@@ -1,0 +1,297 @@
+"""Allocation rounds: one proposal for a whole population of workers at once.
+
+The population (filters in the run's parameters) is matched against open commitments through
+the same indexes and model as single matches (a batch candidate graph: each worker's best
+candidates), then one policy assigns at most one commitment per worker and at most
+``floor(open slots × over-referral factor)`` workers per commitment: the exact maximum of
+expected hires (min-cost flow) or a worker-optimal stable matching. The greedy per-worker
+ranking with the same capacities is computed on the same graph, so the summary shows the
+gain. Nothing is referred until a caseworker confirms pairs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from flask import Flask, current_app
+
+from api.extensions import db
+from api.matching import model_holder, serving
+from api.models import (
+    AllocationPair,
+    AllocationRun,
+    Commitment,
+    Enrollment,
+    Referral,
+    ReferralEvent,
+    Worker,
+    utcnow,
+)
+from api.versions import current as data_versions
+from api.versions import touch
+from matcher import allocation
+from matcher.features import FEATURES, TRADE_INDEX, day_of
+from matcher.reasons import reasons
+from matcher.retrieval import candidate_graph
+from matcher.scoring import feature_effects
+
+# Worker-side preference for the stable policy: what workers say they value.
+PREFERENCE = {"log_wage_ratio": 1.0, "distance_km": -0.03, "trade_match": 0.5}
+REASONS_UP_TO = 50_000
+
+
+def _population(params: dict[str, Any], today: dt.date) -> np.ndarray:
+    """Ids of the workers the round is for: not erased, not in a job, matching the filters."""
+    stmt = sa.select(Worker.id).where(Worker.erased_at.is_(None))
+    if params.get("province_code"):
+        stmt = stmt.where(Worker.province_code == params["province_code"])
+    if params.get("ward_codes"):
+        stmt = stmt.where(Worker.ward_code.in_(params["ward_codes"]))
+    # Parameters are stored as JSON (dates as ISO text); PostgreSQL will not compare a date
+    # column with text, so they become dates again here.
+    if params.get("available_by"):
+        available_by = dt.date.fromisoformat(params["available_by"])
+        stmt = stmt.where(
+            sa.or_(Worker.available_from.is_(None), Worker.available_from <= available_by)
+        )
+    if params.get("graduated_since"):
+        graduated_since = dt.date.fromisoformat(params["graduated_since"])
+        stmt = stmt.where(
+            Worker.id.in_(
+                sa.select(Enrollment.worker_id).where(
+                    Enrollment.status == "graduated",
+                    Enrollment.completed_on >= graduated_since,
+                )
+            )
+        )
+    employed = sa.select(Referral.worker_id).where(
+        Referral.status == "hired", sa.or_(Referral.left_on.is_(None), Referral.left_on > today)
+    )
+    stmt = stmt.where(Worker.id.not_in(employed))
+    return np.array(db.session.scalars(stmt).all(), dtype=np.int64)
+
+
+def _summary(result: allocation.Allocation, p: np.ndarray, distance: np.ndarray) -> dict:
+    chosen = result.edge
+    return {
+        "expected_hires": round(float(p[chosen].sum()), 3),
+        "workers_placed": int(len(chosen)),
+        "slots_used": int(len(chosen)),
+        "commitments_used": int(len(np.unique(result.commitment))),
+        "median_distance_km": round(float(np.median(distance[chosen])), 2) if len(chosen) else None,
+        "seconds": round(result.seconds, 3),
+    }
+
+
+def execute(run: AllocationRun, progress=None) -> None:
+    """Build the graph, solve, store the pairs and the summary (the caller commits)."""
+    params = run.params
+    today = dt.date.today()
+    day = day_of(today)
+    state = serving().get()
+    active = model_holder().get()
+    run.scorer, run.model_version = active.name, active.version
+    run.data_versions = data_versions()
+
+    def report(fraction: float, message: str) -> None:
+        run.progress = round(min(max(fraction, 0.0), 1.0), 3)
+        run.message = message[:500]
+        if progress is not None:
+            progress(run.progress, message)
+
+    population = _population(params, today)
+    all_workers = state.workers.workers
+    positions = pd.Index(all_workers.ids).get_indexer(population)
+    positions = positions[positions >= 0]
+    workers = all_workers.take(positions)
+    report(0.1, f"{len(workers)} người lao động / workers")
+    trades = [TRADE_INDEX[params["trade"]]] if params.get("trade") else None
+    graph = candidate_graph(
+        workers, state.commitments, day, state.context, active.predict,
+        per_worker=params["candidates_per_worker"], radius_km=params.get("max_distance_km"),
+        trades=trades,
+    )  # fmt: skip
+    report(0.5, f"{len(graph.worker)} cặp ứng viên / candidate pairs")
+    commitment_ids = state.commitments.commitments.ids
+    used, local = np.unique(graph.commitment, return_inverse=True)
+    open_slots = dict(
+        db.session.execute(
+            sa.select(Commitment.id, Commitment.slots - Commitment.slots_filled).where(
+                Commitment.id.in_([int(i) for i in commitment_ids[used]])
+            )
+        ).all()
+    )
+    factor = float(params["over_referral_factor"])
+    capacity = np.array(
+        [int(np.floor(max(open_slots.get(int(i), 0), 0) * factor)) for i in commitment_ids[used]],
+        dtype=np.int64,
+    )
+    p = graph.probability
+    column = {name: i for i, name in enumerate(FEATURES)}
+    if run.policy == "stable":
+        value = sum(
+            weight * np.nan_to_num(graph.features[:, column[name]])
+            for name, weight in PREFERENCE.items()
+        )
+        result = allocation.stable(graph.worker, local, p, capacity, value)
+    else:
+        result = allocation.max_hires(graph.worker, local, p, capacity)
+    # The baseline the round must beat: each worker matched alone (top-1), same capacities.
+    greedy = allocation.top1_within_capacity(graph.worker, local, p, capacity)
+    sequential = allocation.greedy_top1(graph.worker, local, p, capacity)
+    report(0.8, "đã giải / solved")
+    mine, baseline = _summary(result, p, graph.distance_km), _summary(greedy, p, graph.distance_km)
+    gain = (
+        (mine["expected_hires"] / baseline["expected_hires"] - 1.0) * 100
+        if baseline["expected_hires"]
+        else None
+    )
+    run.summary = {
+        "population": int(len(workers)),
+        "candidate_pairs": int(len(graph.worker)),
+        "commitments": int(len(used)),
+        "capacity": int(capacity.sum()),
+        "policy": mine,
+        "greedy_top1": baseline,
+        "gain_percent": round(gain, 2) if gain is not None else None,
+        "greedy_sequential": _summary(sequential, p, graph.distance_km),
+    }
+    chosen = result.edge
+    effects = (
+        feature_effects(active.model, graph.features[chosen], active.reference)
+        if 0 < len(chosen) <= REASONS_UP_TO
+        else None
+    )
+    info = state.commitment_info
+    rows = []
+    for k, edge in enumerate(chosen):
+        c_position = graph.commitment[edge]
+        details = {
+            "trade": info["trade"].iloc[c_position],
+            "course_name": None,
+            "required_count": int(state.commitments.commitments.required_count[c_position]),
+        }
+        rows.append(
+            {
+                "run_id": run.id,
+                "worker_id": int(workers.ids[graph.worker[edge]]),
+                "commitment_id": int(commitment_ids[c_position]),
+                "probability": float(p[edge]),
+                "distance_km": float(graph.distance_km[edge]),
+                "reasons": reasons(graph.features[edge], effects[k], details)
+                if effects is not None
+                else None,
+            }
+        )
+    for start in range(0, len(rows), 5000):
+        db.session.execute(sa.insert(AllocationPair), rows[start : start + 5000])
+    run.status, run.finished_at = "done", utcnow()
+    report(1.0, "xong / done")
+
+
+def start(run: AllocationRun, background: bool) -> None:
+    """Run now, or in a thread that reports progress on the run's row."""
+    if not background:
+        try:
+            execute(run)
+        except Exception as error:
+            db.session.rollback()
+            _fail(run.id, error)
+            raise
+        db.session.commit()
+        return
+    app = current_app._get_current_object()
+    thread = threading.Thread(target=_work, args=(app, run.id), daemon=True)
+    app.extensions.setdefault("caunoi_allocation_threads", {})[run.id] = thread
+    thread.start()
+
+
+def _work(app: Flask, run_id: int) -> None:
+    with app.app_context():
+        run = db.session.get(AllocationRun, run_id)
+
+        def progress(fraction: float, message: str) -> None:
+            db.session.commit()  # make progress visible to readers
+
+        try:
+            execute(run, progress)
+            db.session.commit()
+        except Exception as error:  # the run records why; nothing half-written stays
+            db.session.rollback()
+            _fail(run_id, error)
+        finally:
+            db.session.remove()
+
+
+def _fail(run_id: int, error: Exception) -> None:
+    run = db.session.get(AllocationRun, run_id)
+    if run is not None:
+        run.status, run.finished_at = "failed", utcnow()
+        run.message = f"{type(error).__name__}: {error}"[:500]
+        db.session.commit()
+
+
+def confirm(run: AllocationRun, pair_ids: list[int] | None, actor: tuple[int, str]) -> dict:
+    """Create pending referrals for the chosen pairs (all when none are named)."""
+    today = dt.date.today()
+    stmt = sa.select(AllocationPair).where(
+        AllocationPair.run_id == run.id, AllocationPair.referral_id.is_(None)
+    )
+    if pair_ids is not None:
+        stmt = stmt.where(AllocationPair.id.in_(pair_ids))
+    pairs = db.session.scalars(stmt).all()
+    created, skipped = 0, []
+    for pair in pairs:  # confirmed pairs are few hundred at a time, each its own referral
+        commitment = db.session.get(Commitment, pair.commitment_id)
+        if commitment.slots_filled >= commitment.slots or (
+            commitment.expires_on is not None and commitment.expires_on < today
+        ):
+            skipped.append(
+                {"pair_id": pair.id, "reason": "đơn hàng đã đủ hoặc hết hạn / full or expired"}
+            )
+            continue
+        pending = db.session.scalar(
+            sa.select(Referral.id).where(
+                Referral.worker_id == pair.worker_id,
+                Referral.commitment_id == pair.commitment_id,
+                Referral.status == "pending",
+            )
+        )
+        if pending:
+            skipped.append(
+                {"pair_id": pair.id, "reason": "đã có giới thiệu đang chờ / already pending"}
+            )
+            continue
+        referral = Referral(
+            worker_id=pair.worker_id,
+            commitment_id=pair.commitment_id,
+            referred_on=today,
+            status="pending",
+            score=pair.probability,
+            scorer=run.scorer,
+            model_version=run.model_version,
+            reasons=pair.reasons,
+        )
+        try:
+            with db.session.begin_nested():  # a clash undoes this pair only
+                db.session.add(referral)
+        except sa.exc.IntegrityError:
+            skipped.append({"pair_id": pair.id, "reason": "đã giới thiệu hôm nay / already today"})
+            continue
+        db.session.add(
+            ReferralEvent(
+                referral_id=referral.id, to_status="pending", actor_token_id=actor[0],
+                actor_role=actor[1], source="allocation", note=f"allocation #{run.id}",
+            )
+        )  # fmt: skip
+        pair.referral_id = referral.id
+        created += 1
+    if created:
+        touch("referrals")
+    db.session.commit()
+    return {"run_id": run.id, "created": created, "skipped": skipped}

@@ -1,0 +1,222 @@
+"""Allocation rounds over HTTP: propose, read (planners: summary only), confirm, export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import openpyxl
+import sqlalchemy as sa
+from flask import Blueprint, Response, current_app
+
+from api.allocations import confirm, start
+from api.auth import current_principal
+from api.errors import Conflict, NotFound
+from api.extensions import db
+from api.models import AllocationPair, AllocationRun, Commitment, Enterprise, Worker
+from api.openapi import operation
+from api.schemas import (
+    AllocationIn,
+    AllocationOut,
+    AllocationQuery,
+    ConfirmIn,
+    ConfirmOut,
+    ExportQuery,
+    encode_cursor,
+)
+
+bp = Blueprint("allocations", __name__, url_prefix="/api/v1")
+
+PROPOSERS = ("planner", "caseworker", "admin")
+STAFF = ("caseworker", "admin")
+# Populations above this many workers run in a background thread and report progress.
+BACKGROUND_ABOVE = 20_000
+
+
+def _run(run_id: int) -> AllocationRun:
+    run = db.session.get(AllocationRun, run_id)
+    if run is None:
+        raise NotFound(f"Không có lượt phân bổ #{run_id} / no allocation #{run_id}")
+    return run
+
+
+def _pairs(run: AllocationRun, after_id: int, limit: int) -> tuple[list[dict], str | None]:
+    rows = db.session.execute(
+        sa.select(AllocationPair, Worker.external_id, Commitment.external_id, Enterprise.name)
+        .join(Worker, Worker.id == AllocationPair.worker_id)
+        .join(Commitment, Commitment.id == AllocationPair.commitment_id)
+        .join(Enterprise, Enterprise.id == Commitment.enterprise_id)
+        .where(AllocationPair.run_id == run.id, AllocationPair.id > after_id)
+        .order_by(AllocationPair.id)
+        .limit(limit + 1)
+    ).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = [
+        {
+            "id": pair.id,
+            "worker_id": pair.worker_id,
+            "worker_external_id": worker_ext,
+            "commitment_id": pair.commitment_id,
+            "commitment_external_id": commitment_ext,
+            "enterprise_name": enterprise_name,
+            "probability": round(pair.probability, 4),
+            "distance_km": round(pair.distance_km, 2),
+            "reasons": pair.reasons,
+            "referral_id": pair.referral_id,
+        }
+        for pair, worker_ext, commitment_ext, enterprise_name in rows
+    ]
+    return items, encode_cursor(rows[-1][0].id) if more and rows else None
+
+
+def allocation_out(run: AllocationRun, after_id: int = 0, limit: int = 100) -> dict[str, Any]:
+    show_pairs = current_principal().role in STAFF and run.status == "done"
+    pairs, cursor = _pairs(run, after_id, limit) if show_pairs else (None, None)
+    return {
+        "id": run.id,
+        "created_at": run.created_at,
+        "policy": run.policy,
+        "params": run.params,
+        "scorer": run.scorer,
+        "model_version": run.model_version,
+        "status": run.status,
+        "progress": run.progress,
+        "message": run.message,
+        "summary": run.summary,
+        "pairs": pairs,
+        "next_cursor": cursor,
+    }
+
+
+@operation(
+    bp,
+    "/allocations",
+    "POST",
+    summary="Propose an allocation round",
+    roles=PROPOSERS,
+    body=AllocationIn,
+    response=AllocationOut,
+    status=201,
+)
+def create_allocation(body: AllocationIn) -> dict[str, Any]:
+    """One proposal for a population: each worker to at most one commitment, each commitment
+    at most floor(open slots × over_referral_factor) workers; max_hires maximises expected
+    hires exactly, stable is worker-optimal and stable. Large populations run in the
+    background: poll GET /allocations/{id} for `progress`. Nothing is referred until a
+    caseworker confirms."""
+    principal = current_principal()
+    run = AllocationRun(
+        policy=body.policy,
+        params=body.model_dump(mode="json"),
+        token_id=principal.token_id,
+        role=principal.role,
+        status="running",
+        progress=0.0,
+    )
+    db.session.add(run)
+    db.session.commit()
+    population = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Worker).where(Worker.erased_at.is_(None))
+    )
+    limit = current_app.config.get("ALLOCATION_BACKGROUND_ABOVE", BACKGROUND_ABOVE)
+    start(run, background=population > limit)
+    return allocation_out(run)
+
+
+@operation(
+    bp,
+    "/allocations/<int:run_id>",
+    summary="An allocation round: summary and pairs",
+    roles=PROPOSERS,
+    query=AllocationQuery,
+    response=AllocationOut,
+)
+def get_allocation(run_id: int, query: AllocationQuery) -> dict[str, Any]:
+    """Planners see the summary only; caseworkers and admins also the pairs (paginated),
+    each with its probability, distance and reasons."""
+    run = _run(run_id)
+    db.session.refresh(run)
+    return allocation_out(run, query.after_id, query.limit)
+
+
+@operation(
+    bp,
+    "/allocations/<int:run_id>/confirm",
+    "POST",
+    summary="Refer the chosen pairs",
+    roles=STAFF,
+    body=ConfirmIn,
+    response=ConfirmOut,
+)
+def confirm_allocation(run_id: int, body: ConfirmIn) -> dict[str, Any]:
+    run = _run(run_id)
+    if run.status != "done":
+        raise Conflict(f"Lượt phân bổ đang ở trạng thái {run.status} / allocation is {run.status}")
+    principal = current_principal()
+    return confirm(run, body.pair_ids, (principal.token_id, principal.role))
+
+
+@operation(
+    bp,
+    "/allocations/<int:run_id>/export",
+    summary="The proposal as CSV or .xlsx",
+    roles=STAFF,
+    query=ExportQuery,
+    response=AllocationOut,
+    alt_content={
+        "text/csv": "CSV",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
+    },
+)
+def export_allocation(run_id: int, query: ExportQuery) -> Response:
+    run = _run(run_id)
+    if run.status != "done":
+        raise Conflict(f"Lượt phân bổ đang ở trạng thái {run.status} / allocation is {run.status}")
+    header = [
+        "pair_id", "worker_external_id", "commitment_external_id", "enterprise_name",
+        "probability", "distance_km", "reasons_vi", "referral_id",
+    ]  # fmt: skip
+    rows, after = [], 0
+    while True:
+        page, cursor = _pairs(run, after, 5000)
+        rows += [
+            [
+                p["id"],
+                p["worker_external_id"],
+                p["commitment_external_id"],
+                p["enterprise_name"],
+                p["probability"],
+                p["distance_km"],
+                "; ".join(r["vi"] for r in p["reasons"] or []),
+                p["referral_id"] or "",
+            ]  # fmt: skip
+            for p in page
+        ]
+        if cursor is None:
+            break
+        after = int(cursor)
+    name = f"phan-bo-{run.id}"
+    if query.format == "xlsx":
+        book = openpyxl.Workbook()
+        sheet = book.active
+        sheet.append(header)
+        for row in rows:
+            sheet.append(row)
+        buffer = io.BytesIO()
+        book.save(buffer)
+        return Response(
+            buffer.getvalue(),
+            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+        )
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return Response(
+        "\ufeff" + text.getvalue(),  # BOM: Excel then reads Vietnamese correctly
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
