@@ -16,6 +16,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from api.extensions import db
 from matcher.ingest import KINDS
+from matcher.taxonomy import TRADE_CODES
 
 IMPORT_KINDS = KINDS
 
@@ -219,6 +220,124 @@ def register(app: Flask) -> None:
             sys.exit(1)
         if not result["promoted"]:
             sys.exit(0)
+
+    @app.cli.command("allocate")
+    @click.option(
+        "--policy",
+        type=click.Choice(["max_hires", "stable"]),
+        default="max_hires",
+        show_default=True,
+    )
+    @click.option(
+        "--factor",
+        "over_referral_factor",
+        type=click.FloatRange(1.0, 5.0),
+        default=1.0,
+        show_default=True,
+        help="Referrals per open slot.",
+    )
+    @click.option("--trade", type=click.Choice(list(TRADE_CODES)))
+    @click.option("--province", "province_code", help="Province code of the workers' homes.")
+    @click.option("--ward", "ward_codes", multiple=True, help="Ward codes (repeatable).")
+    @click.option("--graduated-since", type=click.DateTime(["%Y-%m-%d"]))
+    @click.option("--available-by", type=click.DateTime(["%Y-%m-%d"]))
+    @click.option("--max-distance", "max_distance_km", type=click.FloatRange(0, 200, min_open=True))
+    @click.option(
+        "--per-worker",
+        "candidates_per_worker",
+        type=click.IntRange(1, 50),
+        default=20,
+        show_default=True,
+    )
+    @click.option(
+        "--csv",
+        "csv_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Also write the proposed pairs here.",
+    )
+    @with_appcontext
+    def allocate_command(
+        policy: str,
+        over_referral_factor: float,
+        trade: str | None,
+        province_code: str | None,
+        ward_codes: tuple[str, ...],
+        graduated_since: dt.datetime | None,
+        available_by: dt.datetime | None,
+        max_distance_km: float | None,
+        candidates_per_worker: int,
+        csv_path: Path | None,
+    ) -> None:
+        """Propose an allocation round (stored, nothing referred) and print its summary."""
+        from pydantic import ValidationError
+
+        from api.allocations import execute
+        from api.models import AllocationPair, AllocationRun
+        from api.schemas import AllocationIn
+
+        try:
+            params = AllocationIn(
+                policy=policy,
+                over_referral_factor=over_referral_factor,
+                trade=trade,
+                province_code=province_code,
+                ward_codes=list(ward_codes) or None,
+                graduated_since=graduated_since.date() if graduated_since else None,
+                available_by=available_by.date() if available_by else None,
+                max_distance_km=max_distance_km,
+                candidates_per_worker=candidates_per_worker,
+            )
+        except ValidationError as error:
+            raise click.UsageError(str(error)) from None
+        run = AllocationRun(
+            policy=policy,
+            params=params.model_dump(mode="json"),
+            role="cli",
+            status="running",
+            progress=0.0,
+        )
+        db.session.add(run)
+        db.session.commit()
+        with click.progressbar(length=100, label="phân bổ / allocating") as bar:
+            done = [0]
+
+            def progress(fraction: float, message: str) -> None:
+                step = int(fraction * 100) - done[0]
+                if step > 0:
+                    bar.update(step)
+                    done[0] += step
+
+            execute(run, progress)
+        db.session.commit()
+        summary = run.summary
+        mine, greedy = summary["policy"], summary["greedy_top1"]
+        click.echo(
+            f"lượt phân bổ / allocation #{run.id} ({policy}, {run.scorer} {run.model_version}): "
+            f"{summary['population']:,} người / workers, {summary['candidate_pairs']:,} cặp / "
+            f"pairs, {summary['capacity']:,} chỗ / places"
+        )
+        for name, figures in (("policy", mine), ("greedy top-1", greedy)):
+            click.echo(
+                f"  {name:<13} expected hires {figures['expected_hires']:>10,.1f}  placed "
+                f"{figures['workers_placed']:>7,}  median km {figures['median_distance_km']}"
+            )
+        click.echo(f"  gain / tăng: {summary['gain_percent']} %")
+        if csv_path is not None:
+            import csv as csv_module
+
+            pairs = db.session.scalars(
+                sa.select(AllocationPair).where(AllocationPair.run_id == run.id)
+            ).all()
+            with csv_path.open("w", newline="", encoding="utf-8-sig") as handle:
+                writer = csv_module.writer(handle)
+                writer.writerow(
+                    ["pair_id", "worker_id", "commitment_id", "probability", "distance_km"]
+                )
+                writer.writerows(
+                    [p.id, p.worker_id, p.commitment_id, round(p.probability, 4),
+                     round(p.distance_km, 2)] for p in pairs
+                )  # fmt: skip
+            click.echo(f"  {len(pairs):,} cặp đã ghi / pairs written to {csv_path}")
 
     @app.cli.group("docs")
     def docs_group() -> None:

@@ -331,3 +331,29 @@ def test_allocation_population_filters_by_dates(demo):
     response = _post(app, tokens, "/api/v1/allocations", body)
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["summary"]["population"] > 0
+
+
+def test_cli_allocate_prints_summary_and_writes_pairs(demo, tmp_path):
+    app, _, _ = demo
+    target = tmp_path / "pairs.csv"
+    result = app.test_cli_runner().invoke(
+        args=["allocate", "--policy", "stable", "--factor", "1.2", "--csv", str(target)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "gain / tăng" in result.output and "greedy top-1" in result.output
+    assert target.read_text(encoding="utf-8-sig").startswith("pair_id,worker_id")
+
+
+def test_large_allocation_runs_in_background_and_reports_progress(demo):
+    app, tokens, _ = demo
+    app.config["ALLOCATION_BACKGROUND_ABOVE"] = 0
+    try:
+        response = _post(app, tokens, "/api/v1/allocations", {"policy": "max_hires"})
+    finally:
+        del app.config["ALLOCATION_BACKGROUND_ABOVE"]
+    assert response.status_code == 201
+    run_id = response.get_json()["id"]
+    app.extensions["caunoi_allocation_threads"][run_id].join(timeout=120)
+    body = _get(app, tokens, f"/api/v1/allocations/{run_id}").get_json()
+    assert body["status"] == "done" and body["progress"] == 1.0
+    assert body["summary"]["policy"]["workers_placed"] > 0

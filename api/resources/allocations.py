@@ -121,7 +121,12 @@ def create_allocation(body: AllocationIn) -> dict[str, Any]:
         sa.select(sa.func.count()).select_from(Worker).where(Worker.erased_at.is_(None))
     )
     limit = current_app.config.get("ALLOCATION_BACKGROUND_ABOVE", BACKGROUND_ABOVE)
-    start(run, background=population > limit)
+    if population > limit:
+        # Answer from what is known now; the thread owns the run's row from here on.
+        answer = allocation_out(run)
+        start(run, background=True)
+        return answer
+    start(run, background=False)
     return allocation_out(run)
 
 
