@@ -7,7 +7,7 @@ over HTTP through gunicorn (p50, p99). Then training time and peak memory on 1,0
 referrals. Targets on the 2-core reference machine: in-process p50 ≤ 10 ms and p99 ≤ 30 ms
 (province), HTTP p50 ≤ 25 ms; training ≤ 90 s and ≤ 4 GB. Prints tables; asserts nothing.
 
-    .venv/bin/python bench/matching.py [--commitments 100000] [--queries 300] [--skip-http]
+    .venv/bin/python bench/matches.py [--commitments 100000] [--queries 300] [--skip-http]
                                        [--skip-training] [--referrals 1000000]
 """
 
