@@ -142,8 +142,8 @@ def execute(run: AllocationRun, progress=None) -> None:
     else:
         result = allocation.max_hires(graph.worker, local, p, capacity)
     # The baseline the round must beat: each worker matched alone (top-1), same capacities.
-    greedy = allocation.top1_within_capacity(graph.worker, local, p, capacity)
-    sequential = allocation.greedy_top1(graph.worker, local, p, capacity)
+    greedy = allocation.greedy_top1(graph.worker, local, p, capacity)
+    sequential = allocation.greedy_sequential(graph.worker, local, p, capacity)
     report(0.8, "đã giải / solved")
     mine, baseline = _summary(result, p, graph.distance_km), _summary(greedy, p, graph.distance_km)
     gain = (

@@ -27,13 +27,13 @@ from pathlib import Path
 
 import numpy as np
 
-# Run as a script, bench/ is sys.path[0] and bench/matching.py would shadow the `matching`
-# package: swap it for the project root.
+# Run as a script, bench/ is sys.path[0]; keep the project root first and bench/ out, so no
+# file here can ever shadow an installed package (bench/matching.py once shadowed `matching`).
 BENCH = Path(__file__).resolve().parent
 sys.path[:] = [str(BENCH.parent)] + [p for p in sys.path if Path(p or ".").resolve() != BENCH]
 
 from matcher.allocation import (  # noqa: E402
-    greedy_top1,
+    greedy_sequential,
     greedy_top1_uncapped,
     max_hires,
     overfilled_commitments,
@@ -112,7 +112,7 @@ def child(task: dict) -> dict:
     if task["what"] == "max_hires":
         allocation = max_hires(worker, commitment, p, capacity)
         out |= {"seconds": allocation.seconds, "expected_hires": allocation.expected_hires}
-        greedy = greedy_top1(worker, commitment, p, capacity, seed=task["seed"])
+        greedy = greedy_sequential(worker, commitment, p, capacity, seed=task["seed"])
         uncapped = greedy_top1_uncapped(worker, commitment, p, capacity)
         out |= {
             "greedy_expected_hires": greedy.expected_hires,
@@ -193,7 +193,7 @@ def main() -> None:
         )
 
     print(
-        "\n| workers | greedy_top1 E[hires] | max_hires E[hires] | gain % "
+        "\n| workers | greedy_sequential E[hires] | max_hires E[hires] | gain % "
         "| uncapped top-1 E[hires] | uncapped: overfilled commitments (excess workers) |"
     )
     print("| --- | --- | --- | --- | --- | --- |")

@@ -8,10 +8,12 @@ empty, so a round of referrals is decided jointly here, under two policies:
 * :func:`stable` gives a matching no worker and commitment would both rather break
   (worker-proposing deferred acceptance), so workers are not talked out of a job they prefer.
 
-Two baselines show what joint allocation gains over ranking each worker separately:
-:func:`greedy_top1_uncapped` (each worker's single best ``p``, capacities ignored — how a
-caseworker ranking one worker at a time would refer) and :func:`greedy_top1` (workers in a
-seeded random order each take their best candidate that still has a seat).
+Baselines show what joint allocation gains over ranking each worker separately:
+:func:`greedy_top1` (each worker's single best ``p``; each commitment keeps its best
+``capacity`` of those — per-worker ranking with the same capacities, the baseline rounds must
+beat), :func:`greedy_top1_uncapped` (the same without capacities, which overfills) and
+:func:`greedy_sequential` (a smarter greedy: workers in a seeded random order each take their
+best candidate that still has a seat).
 
 The graph is given as parallel edge arrays ``worker``, ``commitment``, ``p`` (one entry per
 candidate pair; at most one edge per pair) and a per-commitment ``capacity`` that already
@@ -31,7 +33,7 @@ from ortools.graph.python import min_cost_flow
 __all__ = [
     "Allocation",
     "blocking_pairs",
-    "greedy_top1",
+    "greedy_sequential",
     "greedy_top1_uncapped",
     "max_hires",
     "overfilled_commitments",
@@ -436,7 +438,7 @@ def greedy_top1_uncapped(
     return _allocation(order[first], worker, commitment, p, "greedy_top1_uncapped", started)
 
 
-def greedy_top1(
+def greedy_sequential(
     worker: np.ndarray,
     commitment: np.ndarray,
     p: np.ndarray,
@@ -455,13 +457,13 @@ def greedy_top1(
     worker, commitment, p, capacity = _as_edges(worker, commitment, p, capacity)
     kept = np.flatnonzero(capacity[commitment] > 0)
     if kept.size == 0:
-        return _allocation(kept, worker, commitment, p, "greedy_top1", started)
+        return _allocation(kept, worker, commitment, p, "greedy_sequential", started)
     w, c = worker[kept], commitment[kept]
     turn = np.random.default_rng(seed).permutation(int(worker.max()) + 1)
     worker_order = _worker_order(w, p[kept])
     commitment_rank = _rank(_grouped(c, np.argsort(turn[w], kind="stable")))
     held = kept[_deferred_acceptance(w, c, capacity, worker_order, commitment_rank, None)]
-    return _allocation(held, worker, commitment, p, "greedy_top1", started)
+    return _allocation(held, worker, commitment, p, "greedy_sequential", started)
 
 
 def overfilled_commitments(allocation: Allocation, capacity: np.ndarray) -> np.ndarray:
@@ -471,7 +473,7 @@ def overfilled_commitments(allocation: Allocation, capacity: np.ndarray) -> np.n
     return np.flatnonzero(held > capacity)
 
 
-def top1_within_capacity(
+def greedy_top1(
     worker: np.ndarray, commitment: np.ndarray, p: np.ndarray, capacity: np.ndarray
 ) -> Allocation:
     """Refer every worker to their single best-``p`` candidate; each commitment then keeps
@@ -480,7 +482,7 @@ def top1_within_capacity(
     The per-worker ranking with the same capacities: what happens when each worker is
     matched alone — everyone is sent to the same few best commitments, and the referrals
     beyond a commitment's capacity are wasted. It is the baseline an allocation round must
-    beat; :func:`greedy_top1` (each worker takes the best commitment still open) is a
+    beat; :func:`greedy_sequential` (each worker takes the best commitment still open) is a
     smarter, sequential greedy.
     """
     started = time.perf_counter()
@@ -492,6 +494,4 @@ def top1_within_capacity(
     first = np.r_[True, c[1:] != c[:-1]] if chosen.size else np.zeros(0, dtype=bool)
     start = np.maximum.accumulate(np.where(first, np.arange(chosen.size), 0))
     keep = (np.arange(chosen.size) - start) < capacity[c]
-    return _allocation(
-        np.sort(chosen[keep]), worker, commitment, p, "top1_within_capacity", started
-    )
+    return _allocation(np.sort(chosen[keep]), worker, commitment, p, "greedy_top1", started)

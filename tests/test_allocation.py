@@ -14,7 +14,7 @@ from matcher import allocation
 from matcher.allocation import (
     Allocation,
     blocking_pairs,
-    greedy_top1,
+    greedy_sequential,
     greedy_top1_uncapped,
     max_hires,
     overfilled_commitments,
@@ -264,7 +264,9 @@ def test_blocking_pairs_flags_perturbed_stable_allocation(seed):
 @pytest.mark.parametrize("seed", SEEDS)
 def test_greedy_top1_equals_sequential_first_come_first_served(seed):
     graph = random_graph(seed)
-    allocation = greedy_top1(graph.worker, graph.commitment, graph.p, graph.capacity, seed=seed)
+    allocation = greedy_sequential(
+        graph.worker, graph.commitment, graph.p, graph.capacity, seed=seed
+    )
     assert_feasible(graph, allocation)
     assert pairs_of(allocation) == reference_greedy(graph, seed)
 
@@ -273,7 +275,7 @@ def test_greedy_top1_equals_sequential_first_come_first_served(seed):
 def test_greedy_top1_never_beats_max_hires(seed):
     graph = random_graph(seed)
     best = max_hires(graph.worker, graph.commitment, graph.p, graph.capacity)
-    greedy = greedy_top1(graph.worker, graph.commitment, graph.p, graph.capacity, seed=seed)
+    greedy = greedy_sequential(graph.worker, graph.commitment, graph.p, graph.capacity, seed=seed)
     assert greedy.expected_hires <= best.expected_hires + 1e-6
 
 
@@ -300,19 +302,19 @@ def test_policies_handle_empty_graph():
     for result in (
         max_hires(empty, empty, empty.astype(float), np.array([2])),
         stable(empty, empty, empty.astype(float), np.array([2]), empty.astype(float)),
-        greedy_top1(empty, empty, empty.astype(float), np.array([2])),
+        greedy_sequential(empty, empty, empty.astype(float), np.array([2])),
         greedy_top1_uncapped(empty, empty, empty.astype(float), np.array([2])),
     ):
         assert result.edge.size == 0 and result.expected_hires == 0.0
 
 
-def test_top1_within_capacity_keeps_each_commitments_best_top1_workers():
+def test_greedy_top1_keeps_each_commitments_best_top1_workers():
     # Three workers all rank commitment 0 first; it has one seat: only the best p is kept.
     worker = np.array([0, 0, 1, 1, 2, 2])
     commitment = np.array([0, 1, 0, 1, 0, 1])
     p = np.array([0.9, 0.5, 0.8, 0.7, 0.7, 0.6])
     capacity = np.array([1, 2])
-    result = allocation.top1_within_capacity(worker, commitment, p, capacity)
+    result = allocation.greedy_top1(worker, commitment, p, capacity)
     assert list(result.edge) == [0]
     assert result.expected_hires == pytest.approx(0.9)
     best = allocation.max_hires(worker, commitment, p, capacity)
