@@ -32,6 +32,7 @@ from api.models import (
     Worker,
     utcnow,
 )
+from api.queries import commitment_state, pending_referral_id
 from api.versions import current as data_versions
 from api.versions import touch
 from matcher import allocation
@@ -248,21 +249,12 @@ def confirm(run: AllocationRun, pair_ids: list[int] | None, actor: tuple[int, st
     created, skipped = 0, []
     for pair in pairs:  # confirmed pairs are few hundred at a time, each its own referral
         commitment = db.session.get(Commitment, pair.commitment_id)
-        if commitment.slots_filled >= commitment.slots or (
-            commitment.expires_on is not None and commitment.expires_on < today
-        ):
+        if commitment_state(commitment, today) in ("full", "expired"):
             skipped.append(
                 {"pair_id": pair.id, "reason": "đơn hàng đã đủ hoặc hết hạn / full or expired"}
             )
             continue
-        pending = db.session.scalar(
-            sa.select(Referral.id).where(
-                Referral.worker_id == pair.worker_id,
-                Referral.commitment_id == pair.commitment_id,
-                Referral.status == "pending",
-            )
-        )
-        if pending:
+        if pending_referral_id(pair.worker_id, pair.commitment_id):
             skipped.append(
                 {"pair_id": pair.id, "reason": "đã có giới thiệu đang chờ / already pending"}
             )

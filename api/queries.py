@@ -150,3 +150,14 @@ def place_dict(obj: Any) -> dict[str, Any]:
         "lon": obj.lon,
         "place_source": obj.place_source,
     }
+
+
+def pending_referral_id(worker_id: int, commitment_id: int) -> int | None:
+    """The open (pending) referral of this worker to this commitment, if there is one."""
+    return db.session.scalar(
+        sa.select(Referral.id).where(
+            Referral.worker_id == worker_id,
+            Referral.commitment_id == commitment_id,
+            Referral.status == "pending",
+        )
+    )

@@ -17,7 +17,7 @@ from api.errors import Conflict, ValidationFailed
 from api.extensions import db
 from api.models import REFERRAL_TRANSITIONS, Commitment, Referral, ReferralEvent, Worker
 from api.openapi import operation
-from api.queries import commitment_state, get_scoped, paginate, scoped
+from api.queries import commitment_state, get_scoped, paginate, pending_referral_id, scoped
 from api.resources._crud import today
 from api.schemas import ReferralIn, ReferralOut, ReferralPage, ReferralPatch, ReferralQuery
 from api.versions import touch
@@ -153,13 +153,7 @@ def create_referral(body: ReferralIn) -> dict[str, Any]:
     state = commitment_state(commitment, today())
     if state in ("full", "expired"):
         raise Conflict(f"Đơn hàng không còn nhận ({state}) / the commitment is {state}")
-    pending = db.session.scalar(
-        sa.select(Referral.id).where(
-            Referral.worker_id == worker.id,
-            Referral.commitment_id == commitment.id,
-            Referral.status == "pending",
-        )
-    )
+    pending = pending_referral_id(worker.id, commitment.id)
     if pending:
         raise Conflict(
             f"Đã có giới thiệu đang chờ #{pending} / a pending referral #{pending} exists"
