@@ -228,7 +228,12 @@ class Serving:
         snapshot._codec = codec
         commitments = CommitmentArrays.from_frame(snapshot.commitments, codec)
         workers = WorkerArrays.from_frame(snapshot.workers, codec)
-        context = snapshot.context()
+        # The arrays just built serve the merit yardstick too; snapshot.context() would
+        # rebuild both from the frames.
+        context = Context.build(
+            snapshot.enrollments, snapshot.courses, snapshot.referrals, snapshot.commitments,
+            workers, commitments,
+        )  # fmt: skip
         graduated = np.zeros(len(workers), dtype=np.int64)
         grads = context.graduations
         if len(grads.worker):
