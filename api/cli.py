@@ -163,9 +163,9 @@ def register(app: Flask) -> None:
         click.echo(clear)
 
     @app.cli.command("demo")
-    @click.option("--workers", "n_workers", default=5000, show_default=True)
+    @click.option("--workers", "n_workers", default=8000, show_default=True)
     @click.option("--enterprises", "n_enterprises", default=120, show_default=True)
-    @click.option("--courses", "n_courses", default=80, show_default=True)
+    @click.option("--courses", "n_courses", default=300, show_default=True)
     @click.option("--seed", default=20250701, show_default=True)
     @click.option("--if-empty", is_flag=True, help="Do nothing when the database has workers.")
     @click.option("--no-train", is_flag=True, help="Load the data only; do not train a model.")
@@ -220,6 +220,29 @@ def register(app: Flask) -> None:
             sys.exit(1)
         if not result["promoted"]:
             sys.exit(0)
+
+    @app.cli.command("promote")
+    @click.argument("version")
+    @click.option("--reason", required=True, help="Why, for the audit (e.g. a fairness review).")
+    @with_appcontext
+    def promote_command(version: str, reason: str) -> None:
+        """Make a stored model version current even though a gate held it back; the reason
+        is recorded beside the version."""
+        from matcher import model_store
+
+        root = Path(current_app.config["MODELS_DIR"])
+        if len(reason.strip()) < 3:
+            raise click.BadParameter(
+                "give a reason of at least 3 characters", param_hint="--reason"
+            )
+        try:
+            model_store.verify(root, version)
+        except model_store.ModelError as error:
+            click.echo(str(error), err=True)
+            sys.exit(1)
+        model_store.record_promotion(root, version, {"by": "cli", "reason": reason.strip()})
+        model_store.promote(root, version)
+        click.echo(f"đã áp dụng / promoted {version}: {reason.strip()}")
 
     @app.cli.command("allocate")
     @click.option(
@@ -376,7 +399,6 @@ def load_demo(
     today: dt.date | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Generate the demo data set and import it kind by kind, as a caseworker's files would be."""
-    from api.importing import run_import
     from matcher.demo import DemoConfig, generate
 
     config = DemoConfig(
@@ -389,12 +411,17 @@ def load_demo(
     data = generate(config)
     if csv_dir is not None:
         data.write_csv(csv_dir)
+    return import_frames(data.frames(), config.today)
+
+
+def import_frames(frames: dict[str, Any], today: dt.date) -> dict[str, dict[str, Any]]:
+    """Import contract-format frames kind by kind through the ordinary import path."""
+    from api.importing import run_import
+
     reports = {}
-    for kind, frame in data.frames().items():
+    for kind, frame in frames.items():
         payload = frame.to_csv(index=False).encode("utf-8")
-        report = run_import(
-            kind, payload, f"demo-{kind}.csv", actor=(None, "demo"), today=config.today
-        )
+        report = run_import(kind, payload, f"demo-{kind}.csv", actor=(None, "demo"), today=today)
         _print_report(report, limit=5)
         reports[kind] = report
     return reports

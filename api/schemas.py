@@ -823,7 +823,12 @@ class ModelOut(BaseModel):
     created_at: str
     current: bool
     scorer: str
-    gate: dict[str, Any] = Field(description="Quality-gate decision and its reason")
+    gate: dict[str, Any] = Field(
+        description="Promotion decision: the quality gate and the fairness gate, with reasons"
+    )
+    fairness: dict[str, Any] | None = Field(
+        None, description="Fairness audit at training time: gate result and groups (aggregates)"
+    )
     metrics: dict[str, Any]
     training_window: dict[str, Any]
     features: list[str]
@@ -946,3 +951,160 @@ class ConfirmOut(BaseModel):
 
 class ExportQuery(QueryModel):
     format: Literal["csv", "xlsx"] = "csv"
+
+
+# ---------------------------------------------------------------- planning (aggregates only)
+
+AreaLevel = Literal["province", "former_district", "park"]
+SeriesKind = Literal["demand", "supply", "hires"]
+MonthText = Annotated[
+    str, Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="Month YYYY-MM")
+]
+AreaCodeText = Annotated[
+    str,
+    Field(
+        min_length=2,
+        max_length=80,
+        pattern=r"^[0-9]{2}(-[a-z0-9-]{1,76})?$",
+        description="Area code: a province code (33) or an area within it (33-yen-my)",
+    ),
+]
+
+
+class PlanningQuery(QueryModel):
+    province: Annotated[str, Field(pattern=r"^[0-9]{2}$")] | None = Field(
+        None, description="Province code; a province-scoped token always means its province"
+    )
+    area_level: AreaLevel = Field(
+        "former_district", description="Group communes by former district or park catchment"
+    )
+    trade: TradeCode | None = None
+    area: AreaCodeText | None = None
+
+
+class SeriesQuery(PlanningQuery):
+    kind: SeriesKind | None = None
+    from_month: MonthText | None = None
+    to_month: MonthText | None = None
+    format: Literal["json", "csv", "xlsx", "svg"] = "json"
+    limit: int = Field(100, ge=1, le=500, description="Series per page")
+    cursor: Annotated[str, Field(pattern=r"^[0-9]{1,9}$")] | None = None
+
+
+class ForecastQuery(PlanningQuery):
+    kind: SeriesKind = "demand"
+    format: Literal["json", "csv", "xlsx", "svg"] = "json"
+    limit: int = Field(50, ge=1, le=500, description="Series per page")
+    cursor: Annotated[str, Field(pattern=r"^[0-9]{1,9}$")] | None = None
+
+
+class GapQuery(PlanningQuery):
+    format: Literal["json", "csv", "xlsx", "svg"] = "json"
+
+
+class CoursePlanQuery(PlanningQuery):
+    format: Literal["json", "csv", "xlsx"] = "json"
+
+
+class PlacementQuery(PlanningQuery):
+    by: Literal["course", "provider"] = "provider"
+    format: Literal["json", "csv", "xlsx", "svg"] = "json"
+
+
+class FairnessQuery(QueryModel):
+    province: Annotated[str, Field(pattern=r"^[0-9]{2}$")] | None = None
+    format: Literal["json", "csv", "xlsx", "svg"] = "json"
+
+
+class SeriesItem(BaseModel):
+    kind: SeriesKind
+    trade: str
+    area_level: AreaLevel
+    area_code: str
+    area_name: str
+    total: float | None = Field(
+        description="Sum over the months shown; null when a people count is under 10"
+    )
+    values: list[float | None] = Field(
+        description="One per month; people counts of 1–9 are suppressed (null)"
+    )
+
+
+class SeriesOut(BaseModel):
+    area_level: AreaLevel
+    months: list[str]
+    items: list[SeriesItem]
+    next_cursor: str | None = None
+    message: str | None = Field(None, description="Why there is nothing to show, if so")
+
+
+class ForecastPoint(BaseModel):
+    month: str
+    point: float
+    lo80: float
+    hi80: float
+    lo95: float
+    hi95: float
+
+
+class HistoryPoint(BaseModel):
+    month: str
+    value: float | None
+
+
+class ForecastItem(BaseModel):
+    kind: SeriesKind
+    trade: str
+    area_level: AreaLevel
+    area_code: str
+    area_name: str
+    method: str
+    history: list[HistoryPoint]
+    forecast: list[ForecastPoint]
+
+
+class BacktestRow(BaseModel):
+    kind: str
+    area_level: str
+    method: str
+    served: bool
+    mase: float | None = Field(description="MAE ÷ in-sample seasonal-naive MAE (mean per series)")
+    rel_mae: float | None = Field(
+        description="MAE ÷ seasonal-naive MAE on the same held-out points; < 1 beats it"
+    )
+    coverage80: float | None
+    coverage95: float | None
+    n_series: int
+    n_points: int
+
+
+class ForecastOut(BaseModel):
+    kind: SeriesKind
+    horizon: int
+    first_month: str
+    methods: dict[str, str] = Field(description="The method serving each kind/area level")
+    backtest: list[BacktestRow]
+    items: list[ForecastItem]
+    next_cursor: str | None = None
+    message: str | None = Field(None, description="Why there is no forecast, if so")
+
+
+class TableOut(BaseModel):
+    """A planning table: one dict per row, columns described in docs/planning.md."""
+
+    title: str
+    first_month: str | None = None
+    horizon: int | None = None
+    methods: dict[str, str] | None = None
+    items: list[dict[str, Any]]
+    summary: list[dict[str, Any]] | None = None
+    message: str | None = Field(None, description="Why there is nothing to show, if so")
+
+
+class FairnessOut(BaseModel):
+    scorer: str
+    model_version: str
+    gate: dict[str, Any]
+    overall: dict[str, Any]
+    groups: list[dict[str, Any]]
+    unknowns: list[dict[str, Any]]

@@ -9,14 +9,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from flask import current_app
 
 from api.matching import model_holder, snapshot_from_db
 from matcher import model_store
 from matcher.evaluation import train_and_evaluate
+from matcher.fairness import FairnessReport
 from matcher.snapshot import training_set
 
 MIN_DECIDED_REFERRALS = 200
+# Bootstrap replicates for the fairness intervals at training time (the gate uses the point
+# estimates; the intervals are for the record).
+FAIRNESS_BOOTSTRAP = 200
 
 
 class NotEnoughHistory(ValueError):
@@ -30,6 +35,29 @@ def data_fingerprint(referral_ids: np.ndarray, outcomes: np.ndarray, X: np.ndarr
     digest.update(np.ascontiguousarray(outcomes, dtype=np.int64).tobytes())
     digest.update(np.ascontiguousarray(np.nan_to_num(X, nan=-9.99e9)).tobytes())
     return digest.hexdigest()
+
+
+def fairness_audit(model: Any, ts: Any) -> FairnessReport:
+    """Audit a model's scores of the training pairs by protected group (never its features).
+
+    Scores come from the model alone; the protected attributes are read here, only to group
+    the pairs, and stay in the audit.
+    """
+    from api.planning import fairness_of_scores, people_frame
+
+    scores = model.predict_proba(ts.X)[:, 1] if len(ts) else np.zeros(0)
+    referrals = pd.DataFrame(
+        {"worker_id": ts.worker_ids, "outcome": np.where(ts.y == 1, "hired", "not_hired")}
+    )
+    return fairness_of_scores(
+        people_frame(),
+        ts.worker_ids,
+        ts.commitment_ids,
+        scores,
+        referrals,
+        dt.date.today(),
+        n_boot=FAIRNESS_BOOTSTRAP,
+    )
 
 
 def train(promote: str = "gate") -> dict[str, Any]:
@@ -76,14 +104,34 @@ def train(promote: str = "gate") -> dict[str, Any]:
         },
         "data_fingerprint": data_fingerprint(ts.referral_ids, ts.y, ts.X),
         "metrics": summary["scores"],
-        "gate": {"promote": report.promote, "reason": report.reason},
         "params": json.loads(json.dumps(summary["params"], default=str)),
         "seconds": round(summary["seconds"], 2),
     }
+    audit = fairness_audit(report.model, ts)
+    fair_gate = audit.gate()
+    metadata["fairness"] = {
+        "passed": fair_gate.passed,
+        "reason": fair_gate.reason,
+        "failures": fair_gate.failures,
+        "groups": audit.to_dict()["groups"],
+    }
+    passes = report.promote and fair_gate.passed
+    reason = f"{report.reason}; {fair_gate.reason}"
+    if report.promote and not fair_gate.passed:
+        reason = (
+            f"{fair_gate.reason}. Không tự động đưa vào dùng; quản trị viên có thể đưa vào dùng "
+            "kèm lý do / not promoted automatically; an admin may promote it with a reason"
+        )
+    metadata["gate"] = {
+        "promote": passes,
+        "reason": reason,
+        "quality": {"promote": report.promote, "reason": report.reason},
+        "fairness": {"passed": fair_gate.passed, "reason": fair_gate.reason},
+    }
     version = model_store.save(root, report.model, metadata)
-    promoted = promote == "gate" and report.promote
+    promoted = promote == "gate" and passes
     if promoted:
-        model_store.record_promotion(root, version, {"by": "quality gate", "reason": report.reason})
+        model_store.record_promotion(root, version, {"by": "quality gate", "reason": reason})
         model_store.promote(root, version)
     return {
         "version": version,

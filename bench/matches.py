@@ -287,7 +287,7 @@ def train_demo_model(path: str, models_dir: str) -> str:
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "MODELS_DIR": models_dir})
     with app.app_context():
         db.create_all()
-        load_demo(n_workers=5000, n_enterprises=120, n_courses=80, seed=20250701, today=TODAY)
+        load_demo(n_workers=8000, n_enterprises=120, n_courses=300, seed=20250701, today=TODAY)
         result = run_training()
         if not result["promoted"]:
             from matcher import model_store

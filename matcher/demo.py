@@ -243,11 +243,11 @@ class DemoConfig:
     seed: int = 20250701
     province_code: str = "33"
     today: dt.date = field(default_factory=dt.date.today)
-    n_workers: int = 5000
+    n_workers: int = 8000
     n_enterprises: int = 120
-    n_courses: int = 80
-    history_years: int = 2
-    referrals_per_month: int = 500
+    n_courses: int = 300
+    history_years: int = 4
+    referrals_per_month: int = 400
 
     def __post_init__(self) -> None:
         """Refuse sizes that cannot make a data set."""
@@ -836,6 +836,47 @@ _SECTORS = {
     "carpentry": "Mộc, đồ gỗ",
     "handicraft": "Thủ công mỹ nghệ",
 }
+# Seasons and trends of demand (places committed, by the month they start). Factory hiring
+# peaks after Tết (late January or February), when about 10 % of workers switch jobs
+# (FACTS.md), and again before the autumn export season; craft workshops hire before Tết for
+# the holiday trade. Multipliers for January..December, mean 1.
+_FACTORY_SEASON = (0.55, 1.45, 1.65, 1.15, 0.9, 0.85, 0.9, 1.15, 1.2, 0.95, 0.75, 0.5)
+_CRAFT_SEASON = (0.6, 0.7, 0.9, 0.9, 0.85, 0.85, 0.9, 1.05, 1.25, 1.45, 1.4, 1.1)
+_SEASON = {
+    "garment": _FACTORY_SEASON,
+    "electronics": _FACTORY_SEASON,
+    "electrical": _FACTORY_SEASON,
+    "textile": _FACTORY_SEASON,
+    "carpentry": _CRAFT_SEASON,
+    "handicraft": _CRAFT_SEASON,
+}
+# Yearly growth of demand (log scale): electronics expanding, garment and crafts easing.
+_TRADE_GROWTH = {
+    "electronics": 0.10,
+    "electrical": 0.04,
+    "garment": -0.03,
+    "textile": -0.05,
+    "carpentry": 0.0,
+    "handicraft": -0.06,
+}
+# Former districts whose parks are filling up, with their yearly growth (log scale).
+_AREA_GROWTH = {
+    "Huyện Yên Mỹ": 0.06,
+    "Thị xã Mỹ Hào": 0.05,
+    "Huyện Văn Lâm": 0.03,
+    "Thành phố Thái Bình": 0.04,
+    "Huyện Tiền Hải": 0.08,
+    "Huyện Quỳnh Phụ": 0.05,
+}
+# When courses start: elementary courses are timed so graduates are ready for the peaks.
+_COURSE_SEASON = (0.7, 0.8, 0.9, 1.0, 1.4, 1.3, 0.8, 0.8, 1.0, 1.5, 1.3, 0.5)
+
+
+def _month_of(days: np.ndarray) -> np.ndarray:
+    """Return the month (0 = January) of each day number."""
+    return (days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)) % 12
+
+
 _CRAFT_TRADES = {"handicraft": 0.5, "textile": 0.25, "carpentry": 0.25}
 # A second trade an enterprise sometimes hires for (maintenance electricians and the like).
 _SECONDARY_TRADE = {
@@ -858,17 +899,17 @@ _COURSE_TITLES = {
 _LEVEL_TITLES = {"elementary": "Sơ cấp", "intermediate": "Trung cấp", "college": "Cao đẳng"}
 _PROVIDER_TRADES = {
     "centre": {
-        "garment": 0.35,
+        "garment": 0.3,
         "electrical": 0.3,
-        "handicraft": 0.15,
-        "carpentry": 0.1,
+        "handicraft": 0.12,
+        "carpentry": 0.08,
         "textile": 0.05,
-        "electronics": 0.05,
+        "electronics": 0.15,
     },
     "school": {
         "electrical": 0.3,
-        "electronics": 0.3,
-        "garment": 0.25,
+        "electronics": 0.35,
+        "garment": 0.2,
         "textile": 0.1,
         "carpentry": 0.05,
     },
@@ -1142,6 +1183,24 @@ class _Builder:
         self.ent_quality = np.round(self.rng("enterprise_quality").normal(0.0, 0.5, size=n), 4)
         return pd.DataFrame(rows, columns=list(COLUMNS["enterprises"]))
 
+    def _demand_intensity(
+        self, days: np.ndarray, trades: np.ndarray, ward_index: np.ndarray
+    ) -> np.ndarray:
+        """Return the relative intensity (rows: enterprises, columns: days), 1 at ``today``."""
+        years = (days - self.today) / 365.25
+        month = _month_of(days)
+        growth = np.array(
+            [
+                _TRADE_GROWTH[str(t)]
+                + _AREA_GROWTH.get(
+                    self.wards.former[int(w)][0] if self.wards.former[int(w)] else "", 0.0
+                )
+                for t, w in zip(trades, ward_index, strict=True)
+            ]
+        )
+        season = np.array([_SEASON[str(t)] for t in trades])[:, month]
+        return np.exp(growth[:, None] * years[None, :]) * season
+
     def quality_series(self) -> pd.Series:
         return pd.Series(
             self.ent_quality,
@@ -1286,6 +1345,9 @@ class _Builder:
         capacity = np.empty(cfg.n_courses, dtype=np.intp)
         levels = np.empty(cfg.n_courses, dtype=object)
         hs, today = self.history_start, self.today
+        course_days = np.arange(hs - 180, today + 121)
+        course_cdf = np.cumsum(np.asarray(_COURSE_SEASON)[_month_of(course_days)])
+        course_cdf /= course_cdf[-1]
         for i in range(cfg.n_courses):
             p = int(rng.choice(len(providers), p=weights))
             provider, kind, ward_index = providers[p]
@@ -1303,7 +1365,9 @@ class _Builder:
                 if level == "college" and trade[i] not in ("electrical", "electronics"):
                     level = "intermediate"
             if level == "elementary":
-                start[i] = rng.integers(hs - 180, today + 121)
+                start[i] = course_days[
+                    min(int(np.searchsorted(course_cdf, rng.random())), len(course_days) - 1)
+                ]
                 duration = int(rng.integers(75, 90))
                 cap = int(rng.choice([20, 25, 30, 35]))
             elif level == "intermediate":
@@ -1390,10 +1454,10 @@ class _Builder:
         self.w_trades, self.w_primary = bits, np.where(none, -1, first)
         self.w_second = np.where(two & ~none, second, -1)
 
-        # Age 18–55, most under 35.
-        age_group = rng.choice(3, size=n, p=[0.6, 0.3, 0.1])
+        # Age 18–60, most under 35 (rural workers retrain into their fifties too).
+        age_group = rng.choice(3, size=n, p=[0.55, 0.3, 0.15])
         low = np.array([18, 30, 42])[age_group]
-        high = np.array([30, 42, 56])[age_group]
+        high = np.array([30, 42, 61])[age_group]
         age = rng.integers(low, high)
         self.w_birth_year = cfg.today.year - age
 
@@ -1731,21 +1795,30 @@ class _Builder:
         rng = self.rng("commitments")
         hs, today = self.history_start, self.today
         n_ent = cfg.n_enterprises
-        years = (today - hs + 60) / 365.25
-        rate = np.where(self.ent_is_park, 3.0, 1.5)
-        counts = rng.poisson(rate * years) + (rng.random(n_ent) < 0.5)
+        days = np.arange(hs - 40, today + 76)
+        # Intensity per enterprise and start day: the trade's and the area's trend times the
+        # trade's season. Places are posted 20 to 75 days before they start.
+        intensity = self._demand_intensity(days, self.ent_trade, self.ent_ward)
+        rate = np.where(self.ent_is_park, 8.0, 4.0)
+        # Half the enterprises also posted a commitment in the last six weeks, so there are
+        # places open now as well as expired ones. It comes on top of the seasonal ones, so
+        # the months just before today are not thinned.
+        extra = rng.random(n_ent) < 0.5
+        counts = rng.poisson(rate * intensity.sum(axis=1) / 365.25) + extra
         owner = np.repeat(np.arange(n_ent), counts)
         m = len(owner)
-        # Half the enterprises posted their latest commitment in the last six weeks, so there
-        # are places open now as well as expired ones.
         fresh = np.zeros(m, dtype=bool)
-        fresh[np.cumsum(counts)[counts > 0] - 1] = (rng.random(n_ent) < 0.5)[counts > 0]
-        posted = np.where(
-            fresh,
-            rng.integers(today - 45, today + 1, size=m),
-            rng.integers(hs - 60, today + 1, size=m),
-        )
-        start = posted + rng.integers(20, 76, size=m)
+        fresh[np.cumsum(counts)[extra] - 1] = True
+        cumulative = np.cumsum(intensity, axis=1)
+        cumulative /= cumulative[:, -1:]
+        u = rng.random(m)
+        start = np.empty(m, dtype=np.int64)
+        for e in np.unique(owner):
+            rows = np.flatnonzero(owner == e)
+            start[rows] = days[np.minimum(np.searchsorted(cumulative[e], u[rows]), len(days) - 1)]
+        lead = rng.integers(20, 76, size=m)
+        posted = np.where(fresh, rng.integers(today - 45, today + 1, size=m), start - lead)
+        start = np.where(fresh, posted + lead, start)
 
         main = self.ent_trade[owner]
         secondary = np.array([_SECONDARY_TRADE[t] for t in main], dtype=object)
@@ -1769,8 +1842,8 @@ class _Builder:
         # About 40 % hire the graduates of a course of their trade, near their site.
         slots = np.where(
             self.ent_is_park[owner],
-            rng.integers(2, 13, size=m) * 5,
-            rng.integers(5, 16, size=m),
+            rng.integers(1, 5, size=m) * 5,
+            rng.integers(2, 9, size=m),
         )
         linked = np.full(m, -1, dtype=np.intp)
         link_draw = rng.random(m) < 0.4
@@ -1778,10 +1851,11 @@ class _Builder:
         course_lat = wards.lat[self.course_ward]
         course_lon = wards.lon[self.course_ward]
         for i in np.flatnonzero(link_draw):
+            # A course whose graduates are ready shortly before the places start.
             candidates = np.flatnonzero(
                 (self.course_trade == trade_index[i])
-                & (self.course_end >= posted[i] - 90)
-                & (self.course_end <= posted[i] + 540)
+                & (self.course_end >= start[i] - 90)
+                & (self.course_end <= start[i] - 7)
             )
             if not len(candidates):
                 continue
@@ -1792,8 +1866,6 @@ class _Builder:
             cumulative = np.cumsum(weight) / weight.sum()
             pick = candidates[min(np.searchsorted(cumulative, link_pick[i]), len(candidates) - 1)]
             linked[i] = pick
-            start[i] = self.course_end[pick] + 7 + int(link_pick[i] * 29)
-            posted[i] = min(posted[i], start[i] - 20)
             slots[i] = min(slots[i], self.course_capacity[pick])
         expires = start + rng.integers(45, 151, size=m)
         open_ended = rng.random(m) < 0.15

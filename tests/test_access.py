@@ -67,6 +67,12 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("get", "/api/v1/allocations/{run_id}"): {PLAN, CW, ADMIN},
     ("post", "/api/v1/allocations/{run_id}/confirm"): STAFF,
     ("get", "/api/v1/allocations/{run_id}/export"): STAFF,
+    ("get", "/api/v1/planning/series"): {PLAN, ADMIN},
+    ("get", "/api/v1/planning/forecasts"): {PLAN, ADMIN},
+    ("get", "/api/v1/planning/gaps"): {PLAN, ADMIN},
+    ("get", "/api/v1/planning/course-plan"): {PLAN, ADMIN},
+    ("get", "/api/v1/planning/placement-results"): {PLAN, ADMIN},
+    ("get", "/api/v1/planning/fairness"): {PLAN, ADMIN},
 }
 
 # Fields that identify or describe a person; planners must never receive a non-null one.

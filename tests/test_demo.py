@@ -346,9 +346,9 @@ def test_hire_rate_is_plausible_at_small_size(small):
 
 def test_default_size_matches_the_brief(default_size):
     data = default_size
-    assert len(data.workers) == 5000 and len(data.enterprises) == 120
+    assert len(data.workers) == 8000 and len(data.enterprises) == 120
     assert len(data.courses) == 80
-    assert 10_000 <= len(data.referrals) <= 25_000
+    assert 15_000 <= len(data.referrals) <= 25_000
     # Turnover stays plausible (garment ~20 %/year): few workers are hired again and again.
     hires = data.referrals.loc[data.referrals["outcome"] == "hired", "worker_external_id"]
     assert (hires.value_counts() >= 4).mean() < 0.03
@@ -503,3 +503,21 @@ def test_generate_scales_to_100000_workers():
     hires = _hires(data).groupby("commitment_external_id").size()
     slots = data.commitments.set_index("external_id")["slots"].astype(int)
     assert (hires <= slots.reindex(hires.index)).all()
+
+
+def test_demand_peaks_after_tet_and_follows_each_trades_trend(default_size):
+    """Planning needs history with seasons and trends a forecast can find (issue 5)."""
+    data = default_size
+    commitments = data.commitments
+    start = pd.to_datetime(commitments["start_date"])
+    slots = commitments["slots"].astype(int)
+    history = start < pd.Timestamp(TODAY.replace(day=1))
+    assert start[history].min() <= pd.Timestamp(TODAY) - pd.DateOffset(years=3)
+    factory = commitments["trade"].isin(["garment", "electronics", "electrical", "textile"])
+    by_month = slots[history & factory].groupby(start[history & factory].dt.month).sum()
+    assert by_month[[2, 3]].mean() > 1.4 * by_month[[12, 1]].mean()
+    year = start.dt.year
+    electronics = slots[(commitments["trade"] == "electronics") & history]
+    per_year = electronics.groupby(year[electronics.index]).sum()
+    first, last = TODAY.year - 3, TODAY.year - 1
+    assert per_year[last] > 1.2 * per_year[first]

@@ -28,7 +28,7 @@ def demo(tmp_path_factory):
     app = create_app(_config(tmp))
     with app.app_context():
         _reset_schema()
-        load_demo(n_workers=5000, n_enterprises=120, n_courses=80, seed=20250701, today=TODAY)
+        load_demo(n_workers=8000, n_enterprises=120, n_courses=300, seed=20250701, today=TODAY)
         trained = run_training()
         tokens = {role: create_token(role)[0] for role in ("caseworker", "planner", "admin")}
         enterprise = db.session.scalar(sa.select(Enterprise).order_by(Enterprise.id))

@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Notebooks whose tests live here (others' notebooks have their own).
-NOTEBOOKS = ("model-evaluation.ipynb",)
+NOTEBOOKS = ("model-evaluation.ipynb", "forecasting.ipynb")
 #: Small enough for CI, large enough that every block of the evaluation has both outcomes.
 SMALL_ENV = {
     "CAUNOI_NOTEBOOK_WORKERS": "500",

@@ -15,6 +15,7 @@ from api.resources import (
     models,
     pages,
     places,
+    planning,
     referrals,
     taxonomy,
     workers,
@@ -37,6 +38,7 @@ BLUEPRINTS = tuple(
         matching,
         models,
         allocations,
+        planning,
         admin,
     )
 )

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
-import openpyxl
 import sqlalchemy as sa
 from flask import Blueprint, Response, current_app
 
 from api.allocations import confirm, start
 from api.auth import current_principal
 from api.errors import Conflict, NotFound
+from api.exports import XLSX_MIME, table_response
 from api.extensions import db
 from api.models import AllocationPair, AllocationRun, Commitment, Enterprise, Worker
 from api.openapi import operation
@@ -172,7 +170,7 @@ def confirm_allocation(run_id: int, body: ConfirmIn) -> dict[str, Any]:
     response=AllocationOut,
     alt_content={
         "text/csv": "CSV",
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
+        XLSX_MIME: ".xlsx",
     },
 )
 def export_allocation(run_id: int, query: ExportQuery) -> Response:
@@ -202,26 +200,4 @@ def export_allocation(run_id: int, query: ExportQuery) -> Response:
         if cursor is None:
             break
         after = int(cursor)
-    name = f"phan-bo-{run.id}"
-    if query.format == "xlsx":
-        book = openpyxl.Workbook()
-        sheet = book.active
-        sheet.append(header)
-        for row in rows:
-            sheet.append(row)
-        buffer = io.BytesIO()
-        book.save(buffer)
-        return Response(
-            buffer.getvalue(),
-            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
-        )
-    text = io.StringIO()
-    writer = csv.writer(text)
-    writer.writerow(header)
-    writer.writerows(rows)
-    return Response(
-        "\ufeff" + text.getvalue(),  # BOM: Excel then reads Vietnamese correctly
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-    )
+    return table_response(header, rows, f"phan-bo-{run.id}", query.format)

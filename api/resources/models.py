@@ -31,6 +31,7 @@ def model_out(meta: dict[str, Any], current: str | None) -> dict[str, Any]:
         "current": meta["version"] == current,
         "scorer": meta.get("scorer", "model"),
         "gate": meta.get("gate", {}),
+        "fairness": meta.get("fairness"),
         "metrics": meta.get("metrics", {}),
         "training_window": meta.get("training_window", {}),
         "features": meta.get("features", []),

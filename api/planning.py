@@ -1,0 +1,450 @@
+"""Planning from the registry: series, forecasts, gaps, course plans, placement and fairness.
+
+Everything here reads the registry into frames and hands them to :mod:`matcher.forecast`,
+:mod:`matcher.planning` and :mod:`matcher.fairness`; what leaves is aggregates only. Results
+are cached per process, keyed by the data versions of the tables they read (api.versions),
+the scope and the month, so a planner paging through charts does not re-run a backtest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from api.extensions import db
+from api.models import Commitment, Course, Enrollment, Referral, Worker
+from api.versions import current as data_versions
+from matcher import fairness as fair
+from matcher import forecast as fc
+from matcher import planning as plan
+from matcher import series
+from matcher.areas import areas_of
+from matcher.taxonomy import TRADE_CODES
+
+KINDS = ("demand", "supply", "hires")
+KIND_LABELS = {
+    "demand": "Chỗ làm doanh nghiệp cam kết (theo tháng bắt đầu) / places committed",
+    "supply": "Học viên tốt nghiệp / graduates",
+    "hires": "Số người được tuyển / hires",
+}
+HORIZON = 12
+# Months of history a backtest needs before its first origin, plus its twelve origins.
+MIN_HISTORY_MONTHS = 25
+CACHE_SIZE = 16
+# Graduates are followed this long for the placement rate used in the gap.
+FOLLOW_DAYS = 365
+
+_cache: OrderedDict[Hashable, Any] = OrderedDict()
+_lock = threading.Lock()
+
+
+class NotEnoughHistory(ValueError):
+    """Too few months of data for a backtested forecast."""
+
+
+def cached(key: Hashable, build: Callable[[], Any]) -> Any:
+    """Return the cached value for key, building it (outside the lock) when missing."""
+    with _lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    value = build()
+    with _lock:
+        _cache[key] = value
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return value
+
+
+def clear_cache() -> None:
+    with _lock:
+        _cache.clear()
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose data a planner may aggregate: one province (token scope or filter) or all."""
+
+    province_code: str | None
+    area_level: str
+    today: dt.date
+
+    @property
+    def last_month(self) -> pd.Period:
+        """The last complete month: the current one is still being filled."""
+        return pd.Period(self.today, "M") - 1
+
+
+def _frame(stmt: sa.Select) -> pd.DataFrame:
+    result = db.session.execute(stmt)
+    return pd.DataFrame(result.all(), columns=list(result.keys()))
+
+
+def _dates(series: pd.Series) -> pd.Series:
+    return pd.to_datetime(series, errors="coerce")
+
+
+def _with_area(frame: pd.DataFrame, level: str) -> pd.DataFrame:
+    found = areas_of(frame["ward_code"].to_numpy(dtype=object), level)
+    frame = frame.reset_index(drop=True)
+    frame["area_code"] = found["area_code"].to_numpy(dtype=object)
+    frame["area_name"] = found["area_name"].to_numpy(dtype=object)
+    return frame[frame["area_code"].notna()].reset_index(drop=True)
+
+
+# ---------------------------------------------------------------- reading the registry
+
+
+def registry_frames(scope: Scope) -> dict[str, pd.DataFrame]:
+    """Read what planning needs, restricted to the scope's province. No names, no contacts."""
+    province = scope.province_code
+    c = Commitment
+    stmt = sa.select(c.id, c.trade, c.ward_code, c.province_code, c.start_date, c.slots)
+    courses_stmt = sa.select(
+        Course.id.label("course_id"), Course.external_id, Course.name, Course.trade,
+        Course.provider, Course.level, Course.ward_code, Course.province_code,
+        Course.start_date, Course.end_date, Course.capacity,
+    )  # fmt: skip
+    if province:
+        stmt = stmt.where(c.province_code == province)
+        courses_stmt = courses_stmt.where(Course.province_code == province)
+    commitments = _with_area(_frame(stmt), scope.area_level)
+    courses = _with_area(_frame(courses_stmt), scope.area_level)
+    enrollments = _frame(
+        sa.select(
+            Enrollment.worker_id, Enrollment.course_id, Enrollment.status, Enrollment.completed_on
+        )
+    )
+    enrollments = enrollments[enrollments["course_id"].isin(courses["course_id"])]
+    referrals = _frame(
+        sa.select(
+            Referral.worker_id, Referral.commitment_id, Referral.referred_on,
+            Referral.status.label("outcome"), Referral.hired_on, Referral.left_on,
+        )
+    )  # fmt: skip
+    referrals = referrals[referrals["commitment_id"].isin(commitments["id"])]
+    for frame, columns in (
+        (commitments, ("start_date",)),
+        (courses, ("start_date", "end_date")),
+        (enrollments, ("completed_on",)),
+        (referrals, ("referred_on", "hired_on", "left_on")),
+    ):
+        for column in columns:
+            frame[column] = _dates(frame[column])
+    return {
+        "commitments": commitments,
+        "courses": courses,
+        "enrollments": enrollments.reset_index(drop=True),
+        "referrals": referrals.reset_index(drop=True),
+    }
+
+
+def _scope_key(scope: Scope, *extra: Hashable) -> tuple:
+    versions = tuple(sorted(data_versions().items()))
+    return (scope.province_code, scope.area_level, str(scope.last_month), versions, *extra)
+
+
+# ---------------------------------------------------------------- series and forecasts
+
+
+def events(frames: dict[str, pd.DataFrame], level: str) -> pd.DataFrame:
+    """One row per counted unit (matcher.series): places committed, graduates, hires."""
+    commitments, courses = frames["commitments"], frames["courses"]
+    enrollments = frames["enrollments"]
+    graduates = enrollments[enrollments["status"] == "graduated"].merge(
+        courses[["course_id", "trade", "ward_code"]], on="course_id"
+    )
+    referrals = frames["referrals"]
+    hires = referrals[referrals["outcome"] == "hired"].merge(
+        commitments[["id", "trade", "ward_code"]], left_on="commitment_id", right_on="id"
+    )
+    return series.series_events(commitments, graduates, hires, level)
+
+
+def series_panel(scope: Scope) -> fc.Panel:
+    """Monthly series per kind × trade × area, plus each province's totals per kind × trade."""
+
+    def build() -> fc.Panel:
+        ev = events(registry_frames(scope), scope.area_level)
+        try:
+            return series.series_panel(ev, scope.last_month)
+        except ValueError:
+            raise NotEnoughHistory(
+                "Chưa có dữ liệu cam kết, tốt nghiệp hay tuyển dụng nào / no commitments, "
+                "graduations or hires yet"
+            ) from None
+
+    return cached(_scope_key(scope, "panel"), build)
+
+
+def forecasts(scope: Scope) -> fc.ForecastResult:
+    """Backtest every method on every series, serve the best per kind × level, forecast."""
+
+    def build() -> fc.ForecastResult:
+        panel = series_panel(scope)
+        if len(panel.months) < MIN_HISTORY_MONTHS:
+            raise NotEnoughHistory(
+                f"Cần ít nhất {MIN_HISTORY_MONTHS} tháng dữ liệu để kiểm định dự báo, mới có "
+                f"{len(panel.months)} / a backtested forecast needs at least "
+                f"{MIN_HISTORY_MONTHS} months of history, found {len(panel.months)}"
+            )
+        return fc.forecast_panel(panel, horizon=HORIZON, choose_by=("kind", "area_level"))
+
+    return cached(_scope_key(scope, "forecast"), build)
+
+
+# ---------------------------------------------------------------- gaps and course plans
+
+
+def _rates(frames: dict[str, pd.DataFrame], today: dt.date) -> dict[str, pd.Series]:
+    """Observed completion and placement rates per trade (and overall, key "*")."""
+    courses, enrollments, referrals = frames["courses"], frames["enrollments"], frames["referrals"]
+    enr = enrollments.merge(courses[["course_id", "trade", "start_date"]], on="course_id")
+    finished = enr[enr["status"].isin(["graduated", "dropped"])]
+    completion = (
+        finished.assign(done=finished["status"] == "graduated").groupby("trade")["done"].mean()
+    )
+    overall_completion = (finished["status"] == "graduated").mean() if len(finished) else 0.85
+    # Placement: graduates who finished long enough ago, hired within FOLLOW_DAYS of finishing.
+    cutoff = pd.Timestamp(today) - pd.Timedelta(days=90)
+    grads = enr[(enr["status"] == "graduated") & (enr["completed_on"] <= cutoff)]
+    hires = referrals[referrals["outcome"] == "hired"][["worker_id", "hired_on"]]
+    joined = grads[["worker_id", "trade", "start_date", "completed_on"]].merge(
+        hires, on="worker_id", how="left"
+    )
+    joined["placed"] = (joined["hired_on"] >= joined["start_date"]) & (
+        joined["hired_on"] <= joined["completed_on"] + pd.Timedelta(days=FOLLOW_DAYS)
+    )
+    placed = joined.groupby(["worker_id", "trade", "completed_on"])["placed"].any().reset_index()
+    placement = placed.groupby("trade")["placed"].mean()
+    overall_placement = placed["placed"].mean() if len(placed) else 0.5
+    # matcher.planning looks a rate up by trade, then falls back to the key None (overall).
+    return {
+        "completion": {**completion.dropna().to_dict(), None: float(overall_completion)},
+        "placement": {**placement.dropna().to_dict(), None: float(overall_placement)},
+    }
+
+
+def _pipeline(frames: dict[str, pd.DataFrame], scope: Scope, completion: dict) -> pd.DataFrame:
+    """People now in training, by trade × area × month their course ends."""
+    courses, enrollments = frames["courses"], frames["enrollments"]
+    enrolled = enrollments[enrollments["status"] == "enrolled"].merge(
+        courses[["course_id", "trade", "area_code", "area_name", "end_date"]], on="course_id"
+    )
+    enrolled = enrolled[enrolled["end_date"] >= pd.Timestamp(scope.today)]
+    enrolled["month"] = enrolled["end_date"].dt.to_period("M")
+    out = (
+        enrolled.groupby(["trade", "area_code", "area_name", "month"])
+        .size()
+        .rename("people")
+        .reset_index()
+    )
+    rate = out["trade"].map(completion).fillna(completion[None]).astype(float)
+    out["expected_graduates"] = out["people"] * rate
+    return out
+
+
+def _offers(frames: dict[str, pd.DataFrame], scope: Scope) -> pd.DataFrame:
+    """What each provider could teach: its course per trade, cohort size and spare capacity.
+
+    A provider's capacity in a trade is its seats — the most places it has had running at
+    once in that trade (its workshops and machines) — times the cohorts of its shortest
+    course that fit in the plan's year, less the places in its courses already starting
+    within the horizon. Evidence-based: a centre that ran 35 sewing places at a time can run
+    them again, four times a year for a 3-month course; it is not assumed to grow.
+    """
+    columns = [
+        "provider", "trade", "area_code", "area_name", "course_name", "level",
+        "duration_months", "cohort_size", "seats", "capacity",
+    ]  # fmt: skip
+    courses = frames["courses"].copy()
+    if courses.empty:
+        return pd.DataFrame(columns=columns)
+    courses["start_month"] = courses["start_date"].dt.to_period("M")
+    courses["days"] = (courses["end_date"] - courses["start_date"]).dt.days
+    first = pd.Period(scope.today, "M")
+    rows = []
+    for (provider, trade), group in courses.groupby(["provider", "trade"], sort=True):
+        # Peak concurrent places: +capacity when a course starts, -capacity when it ends.
+        changes = pd.concat(
+            [
+                pd.Series(group["capacity"].to_numpy(), index=group["start_date"].to_numpy()),
+                pd.Series(-group["capacity"].to_numpy(), index=group["end_date"].to_numpy()),
+            ]
+        ).sort_index(kind="stable")
+        seats = int(max(changes.groupby(level=0).sum().cumsum().max(), group["capacity"].max()))
+        scheduled = int(
+            group.loc[
+                (group["start_month"] >= first) & (group["start_month"] < first + HORIZON),
+                "capacity",
+            ].sum()
+        )
+        latest = group.sort_values("start_date").iloc[-1]
+        # The shortest level the provider runs for the trade: it reaches demand soonest.
+        short = group.sort_values("days").iloc[0]
+        duration = max(1, int(round(short["days"] / 30.44)))
+        cohorts = max(1, HORIZON // duration)
+        rows.append(
+            {
+                "provider": provider,
+                "trade": trade,
+                "area_code": latest["area_code"],
+                "area_name": latest["area_name"],
+                "course_name": _template_name(str(short["name"])),
+                "level": short["level"] or "elementary",
+                "duration_months": duration,
+                "cohort_size": int(group["capacity"].max()),
+                "seats": seats,
+                "capacity": max(seats * cohorts - scheduled, 0),
+            }
+        )
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _template_name(name: str) -> str:
+    """Drop the cohort label ("K3/2025") from a course name: the plan proposes a new cohort."""
+    words = name.split()
+    if words and words[-1].startswith("K") and "/" in words[-1]:
+        words = words[:-1]
+    return " ".join(words)
+
+
+def planning_inputs(scope: Scope) -> dict[str, Any]:
+    """Demand forecast at area level, pipeline, rates and offers: what the gap is made from."""
+
+    def build() -> dict[str, Any]:
+        frames = registry_frames(scope)
+        rates = _rates(frames, scope.today)
+        result = forecasts(scope)
+        frame = result.frame
+        demand = frame[
+            (frame["kind"] == "demand") & (frame["area_level"] == scope.area_level)
+        ].copy()
+        demand["month"] = demand["month"].map(lambda m: pd.Period(str(m), "M"))
+        return {
+            "demand": demand,
+            "pipeline": _pipeline(frames, scope, rates["completion"]),
+            "completion": rates["completion"],
+            "placement": rates["placement"],
+            "offers": _offers(frames, scope),
+            "method": {str(k): v for k, v in result.chosen.items()},
+        }
+
+    return cached(_scope_key(scope, "inputs"), build)
+
+
+def gap_frame(scope: Scope) -> pd.DataFrame:
+    inputs = planning_inputs(scope)
+    return plan.gaps(
+        inputs["demand"],
+        inputs["pipeline"],
+        inputs["placement"],
+        first_month=pd.Period(scope.today, "M"),
+        horizon=HORIZON,
+    )
+
+
+def gap_totals(gaps: pd.DataFrame) -> pd.DataFrame:
+    """The one row per trade × area that sums the horizon."""
+    return gaps[gaps["scope"] == "total"].drop(columns=["scope", "month"]).reset_index(drop=True)
+
+
+def course_plan(scope: Scope) -> Any:
+    inputs = planning_inputs(scope)
+    return plan.course_plan(
+        gap_frame(scope),
+        inputs["offers"],
+        inputs["placement"],
+        inputs["completion"],
+        first_month=pd.Period(scope.today, "M"),
+        horizon=HORIZON,
+        today=scope.today,
+    )
+
+
+# ---------------------------------------------------------------- placement results
+
+
+def placement(scope: Scope, by: str) -> pd.DataFrame:
+    def build() -> pd.DataFrame:
+        frames = registry_frames(scope)
+        return plan.placement_results(
+            frames["enrollments"],
+            frames["courses"],
+            frames["referrals"],
+            today=scope.today,
+            by=by,
+        )
+
+    return cached(_scope_key(scope, "placement", by), build)
+
+
+# ---------------------------------------------------------------- fairness
+
+
+def people_frame(province_code: str | None = None) -> pd.DataFrame:
+    """Protected attributes of every worker: read only for the fairness audit, never served."""
+    w = Worker
+    stmt = sa.select(
+        w.id.label("worker_id"), w.gender, w.ethnic_minority, w.disability, w.birth_year
+    ).where(w.erased_at.is_(None))
+    if province_code:
+        stmt = stmt.where(w.province_code == province_code)
+    return _frame(stmt)
+
+
+def fairness_of_scores(
+    people: pd.DataFrame,
+    worker_ids: np.ndarray,
+    commitment_ids: np.ndarray,
+    scores: np.ndarray,
+    referrals: pd.DataFrame | None,
+    today: dt.date,
+    n_boot: int = 500,
+) -> fair.FairnessReport:
+    """Audit one scorer's scores of a set of pairs, and the outcomes of the referred."""
+    pairs = pd.DataFrame(
+        {"worker_id": worker_ids, "commitment_id": commitment_ids, "score": scores}
+    )
+    pairs = pairs[pairs["worker_id"].isin(people["worker_id"])]
+    if referrals is not None:
+        referrals = referrals[referrals["worker_id"].isin(people["worker_id"])]
+    return fair.fairness_report(people, pairs, referrals, today=today, n_boot=n_boot)
+
+
+def fairness(scope: Scope) -> dict[str, Any]:
+    """The audit of the serving scorer and of outcomes, for the scope's workers."""
+    from api.matching import model_holder, snapshot_from_db
+    from matcher.snapshot import training_set
+
+    active = model_holder().get()
+
+    def build() -> dict[str, Any]:
+        people = people_frame(scope.province_code)
+        ts = training_set(snapshot_from_db())
+        scores = active.predict(ts.X) if len(ts) else np.zeros(0)
+        referrals = _frame(sa.select(Referral.worker_id, Referral.status.label("outcome")))
+        report = fairness_of_scores(
+            people, ts.worker_ids, ts.commitment_ids, scores, referrals, scope.today
+        )
+        gate = report.gate()
+        return {
+            "scorer": active.name,
+            "model_version": active.version,
+            "report": report,
+            "gate": gate,
+        }
+
+    return cached(_scope_key(scope, "fairness", active.version), build)
+
+
+def trades() -> tuple[str, ...]:
+    return tuple(TRADE_CODES)

@@ -1,0 +1,538 @@
+"""Planning for planners (and admins): aggregates only, as JSON, CSV, .xlsx or an SVG chart.
+
+Every answer is computed from counts per trade × area × month or per course/provider/group;
+no person-level field leaves, and people counts under 10 are suppressed (matcher.planning and
+matcher.fairness say how).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from flask import Blueprint, Response
+
+from api import charts
+from api import planning as svc
+from api.auth import current_principal
+from api.errors import ApiError, Forbidden, ValidationFailed
+from api.exports import XLSX_MIME, dict_table_response
+from api.openapi import operation
+from api.schemas import (
+    CoursePlanQuery,
+    FairnessOut,
+    FairnessQuery,
+    ForecastOut,
+    ForecastQuery,
+    GapQuery,
+    PlacementQuery,
+    PlanningQuery,
+    SeriesOut,
+    SeriesQuery,
+    TableOut,
+)
+from matcher.planning import MIN_CELL
+
+bp = Blueprint("planning", __name__, url_prefix="/api/v1/planning")
+
+PLANNERS = ("planner", "admin")
+SVG_MIME = "image/svg+xml"
+TABLES = {"text/csv": "CSV", XLSX_MIME: ".xlsx"}
+WITH_CHART = {**TABLES, SVG_MIME: "SVG chart"}
+PEOPLE_KINDS = ("supply", "hires")
+
+
+def _scope(query: PlanningQuery | FairnessQuery) -> svc.Scope:
+    """The province the caller may aggregate: a scoped token's, else the filter's, else all."""
+    mine = current_principal().province_code
+    wanted = query.province
+    if mine and wanted and wanted != mine:
+        raise Forbidden(
+            f"Mã truy cập chỉ xem được tỉnh {mine} / this token may only see province {mine}"
+        )
+    level = getattr(query, "area_level", "former_district")
+    return svc.Scope(province_code=mine or wanted, area_level=level, today=dt.date.today())
+
+
+def _svg(text: str) -> Response:
+    return Response(text, mimetype=SVG_MIME)
+
+
+def _not_enough(error: Exception) -> ApiError:
+    return ApiError(str(error), status=409)
+
+
+def _number(value: Any, digits: int = 2) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return round(value, digits) if math.isfinite(value) else None
+
+
+def _filter(frame: pd.DataFrame, query: PlanningQuery) -> pd.DataFrame:
+    if query.trade:
+        frame = frame[frame["trade"] == query.trade]
+    if query.area:
+        frame = frame[frame["area_code"] == query.area]
+    return frame
+
+
+def _people_value(kind: str, value: float) -> float | None:
+    """People counts of 1–9 are hidden; demand counts places, not people."""
+    if kind in PEOPLE_KINDS and 0 < value < MIN_CELL:
+        return None
+    return float(value)
+
+
+def _page(total: int, cursor: str | None, limit: int) -> tuple[int, int, str | None]:
+    start = int(cursor) if cursor else 0
+    end = min(start + limit, total)
+    return start, end, (str(end) if end < total else None)
+
+
+def _require_one(frame: pd.DataFrame, what: str) -> None:
+    if len(frame) != 1:
+        raise ValidationFailed(
+            f"Biểu đồ cần đúng một chuỗi; bộ lọc đang chọn {len(frame)} / the chart needs "
+            f"exactly one series; the filters select {len(frame)}",
+            errors=[{"field": "trade", "message": f"choose one trade and one area for the {what}"}],
+        )
+
+
+# ---------------------------------------------------------------- series
+
+
+@operation(
+    bp,
+    "/series",
+    summary="Monthly demand, supply and hires per trade × area",
+    roles=PLANNERS,
+    query=SeriesQuery,
+    response=SeriesOut,
+    alt_content=WITH_CHART,
+    tag="planning",
+)
+def get_series(query: SeriesQuery) -> Any:
+    """Demand = places committed by the month they start (commitment site); supply =
+    graduates by the month they finished (course site); hires by hire month (commitment
+    site). Areas are former districts by default, or park catchments; each province's total
+    is the series with `area_level=province`. The current month is not shown until it ends."""
+    scope = _scope(query)
+    try:
+        panel = svc.series_panel(scope)
+    except svc.NotEnoughHistory as error:
+        if query.format != "json":
+            raise _not_enough(error) from None
+        return {"area_level": scope.area_level, "months": [], "items": [], "message": str(error)}
+    keys = panel.keys.copy()
+    keys["row"] = np.arange(len(keys))
+    if query.kind:
+        keys = keys[keys["kind"] == query.kind]
+    keys = _filter(keys, query)
+    months = [str(m) for m in panel.months]
+    first = months.index(query.from_month) if query.from_month in months else 0
+    if query.from_month and query.from_month > months[-1]:
+        first = len(months)
+    last = len(months)
+    if query.to_month:
+        last = sum(1 for m in months if m <= query.to_month)
+    if query.from_month and query.from_month not in months and query.from_month < months[0]:
+        first = 0
+    shown = months[first:last]
+    items = []
+    for row in keys.itertuples(index=False):
+        values = panel.values[row.row, first:last]
+        total = float(values.sum())
+        items.append(
+            {
+                "kind": row.kind,
+                "trade": row.trade,
+                "area_level": row.area_level,
+                "area_code": row.area_code,
+                "area_name": row.area_name,
+                "total": _people_value(row.kind, total),
+                "values": [_people_value(row.kind, v) for v in values],
+            }
+        )
+    if query.format in ("csv", "xlsx"):
+        rows = [
+            {
+                "kind": item["kind"],
+                "trade": item["trade"],
+                "area_level": item["area_level"],
+                "area_code": item["area_code"],
+                "area_name": item["area_name"],
+                "month": month,
+                "value": value,
+            }
+            for item in items
+            for month, value in zip(shown, item["values"], strict=True)
+        ]
+        return dict_table_response(rows, "chuoi-so-lieu", query.format)
+    if query.format == "svg":
+        lines = [
+            (f"{item['kind']} · {item['trade']} · {item['area_name']}", item["values"])
+            for item in items[:8]
+        ]
+        title = "Chuỗi theo tháng / monthly series"
+        return _svg(charts.line_chart(title, shown, lines))
+    start, end, cursor = _page(len(items), query.cursor, query.limit)
+    return {
+        "area_level": scope.area_level,
+        "months": shown,
+        "items": items[start:end],
+        "next_cursor": cursor,
+    }
+
+
+# ---------------------------------------------------------------- forecasts
+
+
+def _backtest_rows(result: Any) -> list[dict[str, Any]]:
+    summary = result.backtest.summary(("kind", "area_level"))
+    rows = []
+    for row in summary.to_dict("records"):
+        served = result.chosen.get((row["kind"], row["area_level"])) == row["method"]
+        rows.append(
+            {
+                "kind": row["kind"],
+                "area_level": row["area_level"],
+                "method": row["method"],
+                "served": served,
+                "mase": _number(row["mase"], 3),
+                "rel_mae": _number(row["rel_mae"], 3),
+                "coverage80": _number(row["coverage80"], 3),
+                "coverage95": _number(row["coverage95"], 3),
+                "n_series": int(row["n_series"]),
+                "n_points": int(row["n_points"]),
+            }
+        )
+    return rows
+
+
+@operation(
+    bp,
+    "/forecasts",
+    summary="Forecasts 1–12 months ahead with 80 % and 95 % intervals",
+    roles=PLANNERS,
+    query=ForecastQuery,
+    response=ForecastOut,
+    alt_content=WITH_CHART,
+    tag="planning",
+)
+def get_forecasts(query: ForecastQuery) -> Any:
+    """Three methods (seasonal naive, Holt-Winters damped, a gradient-boosted global model)
+    are backtested on rolling origins; the one with the lowest MASE serves each kind and
+    area level, and `methods` and `backtest` say which and how well. The SVG draws one
+    series (choose `trade` and `area`) with its last 24 months and its interval bands."""
+    scope = _scope(query)
+    first_month = str(pd.Period(scope.today, "M"))
+    try:
+        panel = svc.series_panel(scope)
+        result = svc.forecasts(scope)
+    except svc.NotEnoughHistory as error:
+        if query.format != "json":
+            raise _not_enough(error) from None
+        return {
+            "kind": query.kind,
+            "horizon": svc.HORIZON,
+            "first_month": first_month,
+            "methods": {},
+            "backtest": [],
+            "items": [],
+            "message": str(error),
+        }
+    frame = result.frame
+    frame = frame[frame["kind"] == query.kind]
+    key_cols = ["kind", "trade", "area_level", "area_code", "area_name"]
+    series = _filter(frame[key_cols + ["method"]].drop_duplicates(key_cols), query)
+    keys = panel.keys.reset_index(drop=True)
+    index = {tuple(k): i for i, k in enumerate(keys[key_cols].itertuples(index=False))}
+    months = [str(m) for m in panel.months]
+    history_from = max(0, len(months) - 24)
+    grouped = dict(tuple(frame.groupby(key_cols, sort=False)))
+    items = []
+    for row in series.itertuples(index=False):
+        key = tuple(getattr(row, c) for c in key_cols)
+        part = grouped[key].sort_values("month")
+        values = panel.values[index[key], history_from:]
+        items.append(
+            {
+                "kind": row.kind,
+                "trade": row.trade,
+                "area_level": row.area_level,
+                "area_code": row.area_code,
+                "area_name": row.area_name,
+                "method": row.method,
+                "history": [
+                    {"month": m, "value": _people_value(row.kind, v)}
+                    for m, v in zip(months[history_from:], values, strict=True)
+                ],
+                "forecast": [
+                    {
+                        "month": str(p.month),
+                        "point": round(float(p.point), 2),
+                        "lo80": round(float(p.lo80), 2),
+                        "hi80": round(float(p.hi80), 2),
+                        "lo95": round(float(p.lo95), 2),
+                        "hi95": round(float(p.hi95), 2),
+                    }
+                    for p in part.itertuples(index=False)
+                ],
+            }
+        )
+    methods = {f"{k[0]}/{k[1]}": v for k, v in result.chosen.items()}
+    if query.format in ("csv", "xlsx"):
+        rows = [
+            {
+                **{c: item[c] for c in key_cols},
+                "method": item["method"],
+                **point,
+            }
+            for item in items
+            for point in item["forecast"]
+        ]
+        return dict_table_response(rows, "du-bao", query.format)
+    if query.format == "svg":
+        _require_one(series, "forecast chart")
+        item = items[0]
+        fc = item["forecast"]
+        title = f"Dự báo / forecast: {query.kind} · {item['trade']} · {item['area_name']}"
+        return _svg(
+            charts.forecast_chart(
+                title,
+                [h["month"] for h in item["history"]],
+                [h["value"] for h in item["history"]],
+                [p["month"] for p in fc],
+                [p["point"] for p in fc],
+                [p["lo80"] for p in fc],
+                [p["hi80"] for p in fc],
+                [p["lo95"] for p in fc],
+                [p["hi95"] for p in fc],
+                caption=f"Phương pháp / method: {item['method']}",
+            )
+        )
+    start, end, cursor = _page(len(items), query.cursor, query.limit)
+    return {
+        "kind": query.kind,
+        "horizon": svc.HORIZON,
+        "first_month": first_month,
+        "methods": methods,
+        "backtest": _backtest_rows(result),
+        "items": items[start:end],
+        "next_cursor": cursor,
+    }
+
+
+# ---------------------------------------------------------------- gaps and course plans
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Frame rows as JSON-safe dicts: periods as YYYY-MM, NaN as null, floats rounded."""
+    out = []
+    for record in frame.to_dict("records"):
+        clean = {}
+        for key, value in record.items():
+            if isinstance(value, pd.Period):
+                value = str(value)
+            elif isinstance(value, pd.Timestamp | dt.date):
+                value = value.isoformat()[:10]
+            elif isinstance(value, np.generic):
+                value = value.item()
+            if isinstance(value, float):
+                value = round(value, 3) if math.isfinite(value) else None
+            elif value is pd.NA or value is pd.NaT:
+                value = None
+            clean[str(key)] = value
+        out.append(clean)
+    return out
+
+
+@operation(
+    bp,
+    "/gaps",
+    summary="Expected demand minus expected supply per trade × area",
+    roles=PLANNERS,
+    query=GapQuery,
+    response=TableOut,
+    alt_content=WITH_CHART,
+    tag="planning",
+)
+def get_gaps(query: GapQuery) -> Any:
+    """Over the next 12 months: forecast places committed minus the graduates now in
+    training who are expected to finish and be hired (observed completion and placement
+    rates), with the gap's 80 % and 95 % intervals. The SVG shows the gap by area."""
+    scope = _scope(query)
+    try:
+        gaps = svc.gap_frame(scope)
+        inputs = svc.planning_inputs(scope)
+    except svc.NotEnoughHistory as error:
+        if query.format != "json":
+            raise _not_enough(error) from None
+        return {
+            "title": "Thiếu hụt cung – cầu / supply–demand gap",
+            "items": [],
+            "message": str(error),
+        }
+    gaps = _filter(gaps, query)
+    totals = svc.gap_totals(gaps)
+    if query.format in ("csv", "xlsx"):
+        return dict_table_response(_records(gaps), "thieu-hut", query.format)
+    if query.format == "svg":
+        by_area = totals.groupby("area_name", sort=True)[["gap", "gap_lo80", "gap_hi80"]].sum(
+            min_count=1
+        )
+        title = "Thiếu hụt 12 tháng tới theo khu vực / 12-month gap by area" + (
+            f" · {query.trade}" if query.trade else ""
+        )
+        return _svg(
+            charts.bar_chart(
+                title,
+                list(by_area.index),
+                by_area["gap"].tolist(),
+                by_area["gap_lo80"].tolist(),
+                by_area["gap_hi80"].tolist(),
+                caption="Dương = thiếu người, âm = thừa; vạch = khoảng 80 % / positive = "
+                "shortfall, negative = surplus; whiskers = 80 % interval",
+            )
+        )
+    return {
+        "title": "Thiếu hụt cung – cầu / supply–demand gap",
+        "first_month": str(pd.Period(scope.today, "M")),
+        "horizon": svc.HORIZON,
+        "methods": inputs["method"],
+        "items": _records(gaps),
+        "summary": _records(totals),
+    }
+
+
+@operation(
+    bp,
+    "/course-plan",
+    summary="Which courses to open, where and when, to close the gap",
+    roles=PLANNERS,
+    query=CoursePlanQuery,
+    response=TableOut,
+    alt_content=TABLES,
+    tag="planning",
+)
+def get_course_plan(query: CoursePlanQuery) -> Any:
+    """Places per provider and course, starting early enough that graduates arrive when the
+    demand starts (lead time = course length), within each provider's capacity; `summary`
+    gives per trade × area the gap, what the plan closes, what remains and why."""
+    scope = _scope(query)
+    try:
+        result = svc.course_plan(scope)
+    except svc.NotEnoughHistory as error:
+        if query.format != "json":
+            raise _not_enough(error) from None
+        return {"title": "Kế hoạch mở lớp / course plan", "items": [], "message": str(error)}
+    rows = _filter(result.rows, query)
+    summary = _filter(result.summary, query)
+    if query.format in ("csv", "xlsx"):
+        return dict_table_response(_records(rows), "ke-hoach-dao-tao", query.format)
+    return {
+        "title": "Kế hoạch mở lớp / course plan",
+        "first_month": str(pd.Period(scope.today, "M")),
+        "horizon": svc.HORIZON,
+        "items": _records(rows),
+        "summary": _records(summary),
+    }
+
+
+# ---------------------------------------------------------------- placement results
+
+
+@operation(
+    bp,
+    "/placement-results",
+    summary="Placement and 90-day retention per course or provider",
+    roles=PLANNERS,
+    query=PlacementQuery,
+    response=TableOut,
+    alt_content=WITH_CHART,
+    tag="planning",
+)
+def get_placement_results(query: PlacementQuery) -> Any:
+    """Enrolled, graduated, referred, hired and still employed 90 days after hire, with
+    rates and 95 % Wilson intervals; rows with fewer than 10 people are suppressed. The SVG
+    shows the hire rate of graduates by provider (or course)."""
+    scope = _scope(query)
+    frame = svc.placement(scope, query.by)
+    if query.trade and "trade" in frame.columns:
+        frame = frame[frame["trade"] == query.trade]
+    if query.area and "area_code" in frame.columns:
+        frame = frame[frame["area_code"] == query.area]
+    if query.format in ("csv", "xlsx"):
+        return dict_table_response(_records(frame), f"ket-qua-viec-lam-{query.by}", query.format)
+    if query.format == "svg":
+        label = "provider" if query.by == "provider" else "name"
+        title = "Tỷ lệ có việc của học viên tốt nghiệp / graduates hired, by " + query.by
+        return _svg(
+            charts.bar_chart(
+                title,
+                frame[label].astype(str).tolist(),
+                frame["hire_rate"].tolist(),
+                frame["hire_rate_low"].tolist(),
+                frame["hire_rate_high"].tolist(),
+                caption="Vạch = khoảng tin cậy 95 % (Wilson) / whiskers = 95 % interval",
+                percent=True,
+            )
+        )
+    return {
+        "title": f"Kết quả việc làm theo {query.by} / placement results by {query.by}",
+        "items": _records(frame),
+    }
+
+
+# ---------------------------------------------------------------- fairness
+
+
+@operation(
+    bp,
+    "/fairness",
+    summary="Fairness audit of the serving scorer and of outcomes",
+    roles=PLANNERS,
+    query=FairnessQuery,
+    response=FairnessOut,
+    alt_content=WITH_CHART,
+    tag="planning",
+)
+def get_fairness(query: FairnessQuery) -> Any:
+    """Per group of gender, ethnic minority, disability and age band (and intersections
+    big enough to show): the scoring rate, the hire rate among the referred, impact ratios
+    against the best-off group with bootstrap 95 % intervals, and the unknowns. Groups under
+    10 people are suppressed. `gate` says whether the serving scorer would pass the
+    promotion gate (no group of 30 or more under an impact ratio of 0.8)."""
+    scope = _scope(query)
+    audit = svc.fairness(scope)
+    report = audit["report"].to_dict()
+    gate = audit["gate"]
+    groups = report["groups"]
+    if query.format in ("csv", "xlsx"):
+        return dict_table_response(groups, "kiem-toan-cong-bang", query.format)
+    if query.format == "svg":
+        single = [g for g in groups if "×" not in str(g["attribute"])]
+        return _svg(
+            charts.bar_chart(
+                "Tỷ lệ tác động (điểm) theo nhóm / scoring impact ratio by group",
+                [f"{g['attribute']} = {g['group']}" for g in single],
+                [g.get("scoring_impact_ratio") for g in single],
+                [g.get("scoring_impact_low") for g in single],
+                [g.get("scoring_impact_high") for g in single],
+                reference=0.8,
+                reference_label="0,8",
+                caption="Vạch = khoảng 95 % (bootstrap) / whiskers = 95 % bootstrap interval",
+            )
+        )
+    return {
+        "scorer": audit["scorer"],
+        "model_version": audit["model_version"],
+        "gate": {"passed": gate.passed, "reason": gate.reason, "failures": gate.failures},
+        "overall": report["overall"],
+        "groups": groups,
+        "unknowns": report["unknowns"],
+    }
