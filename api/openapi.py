@@ -49,6 +49,7 @@ class Operation:
     alt_content: dict[str, str] = field(default_factory=dict)
     public: bool = False
     path_schemas: dict[str, dict[str, Any]] = field(default_factory=dict)
+    extra_codes: tuple[str, ...] = ()
 
 
 REGISTRY: list[Operation] = []
@@ -136,6 +137,7 @@ def operation(
     public: bool = False,
     tag: str | None = None,
     path_schemas: dict[str, dict[str, Any]] | None = None,
+    extra_codes: tuple[str, ...] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a view as an API operation with its roles and schemas."""
 
@@ -182,6 +184,7 @@ def operation(
                 alt_content=alt_content or {},
                 public=public,
                 path_schemas=path_schemas or {},
+                extra_codes=extra_codes,
             )
         )
         return view
@@ -277,6 +280,7 @@ def build_spec(title: str, version: str) -> dict[str, Any]:
         codes = ["400", "422"] if op.public else ["400", "401", "403", "404", "422"]
         if op.method in ("post", "patch", "put", "delete"):
             codes += ["409"]
+        codes += list(op.extra_codes)
         if op.body is not None or op.multipart is not None:
             codes += ["413", "415"]
         for code in sorted(set(codes)):

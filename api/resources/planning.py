@@ -114,6 +114,7 @@ def _require_one(frame: pd.DataFrame, what: str) -> None:
     response=SeriesOut,
     alt_content=WITH_CHART,
     tag="planning",
+    extra_codes=("409",),
 )
 def get_series(query: SeriesQuery) -> Any:
     """Demand = places committed by the month they start (commitment site); supply =
@@ -222,6 +223,7 @@ def _backtest_rows(result: Any) -> list[dict[str, Any]]:
     response=ForecastOut,
     alt_content=WITH_CHART,
     tag="planning",
+    extra_codes=("409",),
 )
 def get_forecasts(query: ForecastQuery) -> Any:
     """Three methods (seasonal naive, Holt-Winters damped, a gradient-boosted global model)
@@ -360,6 +362,7 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     response=TableOut,
     alt_content=WITH_CHART,
     tag="planning",
+    extra_codes=("409",),
 )
 def get_gaps(query: GapQuery) -> Any:
     """Over the next 12 months: forecast places committed minus the graduates now in
@@ -418,6 +421,7 @@ def get_gaps(query: GapQuery) -> Any:
     response=TableOut,
     alt_content=TABLES,
     tag="planning",
+    extra_codes=("409",),
 )
 def get_course_plan(query: CoursePlanQuery) -> Any:
     """Places per provider and course, starting early enough that graduates arrive when the
@@ -455,6 +459,7 @@ def get_course_plan(query: CoursePlanQuery) -> Any:
     response=TableOut,
     alt_content=WITH_CHART,
     tag="planning",
+    extra_codes=("409",),
 )
 def get_placement_results(query: PlacementQuery) -> Any:
     """Enrolled, graduated, referred, hired and still employed 90 days after hire, with
@@ -500,6 +505,7 @@ def get_placement_results(query: PlacementQuery) -> Any:
     response=FairnessOut,
     alt_content=WITH_CHART,
     tag="planning",
+    extra_codes=("409",),
 )
 def get_fairness(query: FairnessQuery) -> Any:
     """Per group of gender, ethnic minority, disability and age band (and intersections
