@@ -247,7 +247,7 @@ class DemoConfig:
     n_enterprises: int = 120
     n_courses: int = 300
     history_years: int = 4
-    referrals_per_month: int = 400
+    referrals_per_month: int = 350
 
     def __post_init__(self) -> None:
         """Refuse sizes that cannot make a data set."""
@@ -1851,12 +1851,14 @@ class _Builder:
         course_lat = wards.lat[self.course_ward]
         course_lon = wards.lon[self.course_ward]
         for i in np.flatnonzero(link_draw):
-            # A course whose graduates are ready shortly before the places start.
-            candidates = np.flatnonzero(
-                (self.course_trade == trade_index[i])
-                & (self.course_end >= start[i] - 90)
-                & (self.course_end <= start[i] - 7)
-            )
+            if fresh[i]:
+                # Places promised now to a cohort still in training (a train-to-hire
+                # pathway): they start when that cohort graduates.
+                window = (self.course_end >= posted[i] - 90) & (self.course_end <= posted[i] + 540)
+            else:
+                # A course whose graduates are ready shortly before the places start.
+                window = (self.course_end >= start[i] - 90) & (self.course_end <= start[i] - 7)
+            candidates = np.flatnonzero((self.course_trade == trade_index[i]) & window)
             if not len(candidates):
                 continue
             distance = haversine_km(
@@ -1866,6 +1868,8 @@ class _Builder:
             cumulative = np.cumsum(weight) / weight.sum()
             pick = candidates[min(np.searchsorted(cumulative, link_pick[i]), len(candidates) - 1)]
             linked[i] = pick
+            if fresh[i]:
+                start[i] = max(start[i], self.course_end[pick] + 7 + int(link_pick[i] * 29))
             slots[i] = min(slots[i], self.course_capacity[pick])
         expires = start + rng.integers(45, 151, size=m)
         open_ended = rng.random(m) < 0.15
