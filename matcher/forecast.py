@@ -1019,13 +1019,16 @@ class Backtest:
         """Return MASE and coverage per group and method, best (lowest MASE) first per group.
 
         ``mase`` is the mean of the per-series MASE (every series counts once, whatever its
-        size); ``coverage80``/``coverage95`` pool all scored points of the group.
+        size); ``rel_mae`` is the group's absolute error over seasonal naive's on the same
+        points (pooled); ``coverage80``/``coverage95`` pool all scored points of the group.
         """
         by = self._check_by(by)
         per_series = self.per_series
-        if "rel_mae" not in per_series.columns:  # a table made before rel_mae existed
-            per_series = per_series.assign(rel_mae=np.nan)
+        if "mae" not in per_series.columns:  # a table made by hand, without raw errors
+            per_series = per_series.assign(mae=np.nan, naive_mae=np.nan)
         frame = per_series.assign(
+            _abs=per_series["mae"] * per_series["n_points"],
+            _naive=per_series["naive_mae"] * per_series["n_points"],
             _in80=per_series["coverage80"] * per_series["n_points"],
             _in95=per_series["coverage95"] * per_series["n_points"],
         )
@@ -1033,7 +1036,8 @@ class Backtest:
             frame.groupby([*by, "method"], sort=True, dropna=False, observed=True)
             .agg(
                 mase=("mase", "mean"),
-                rel_mae=("rel_mae", "mean"),
+                _abs=("_abs", "sum"),
+                _naive=("_naive", "sum"),
                 _in80=("_in80", "sum"),
                 _in95=("_in95", "sum"),
                 n_series=("mase", "size"),
@@ -1041,6 +1045,12 @@ class Backtest:
             )
             .reset_index()
         )
+        # Pooled over the group's points: one all-zero series where seasonal naive is exact
+        # must not make the whole group's ratio infinite.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            table["rel_mae"] = np.where(
+                table["_naive"] > 0, table["_abs"] / table["_naive"], np.nan
+            )
         table["coverage80"] = table["_in80"] / table["n_points"]
         table["coverage95"] = table["_in95"] / table["n_points"]
         table["_simplicity"] = table["method"].map(_simplicity)
@@ -1191,6 +1201,8 @@ def backtest(
         per_method = panel.keys.copy()
         per_method["method"] = method.name
         per_method["mase"] = totals[0] / totals[3]
+        per_method["mae"] = totals[4] / totals[3]
+        per_method["naive_mae"] = naive_error / totals[3]
         with np.errstate(divide="ignore", invalid="ignore"):
             # 1 where both are exact (an all-zero series): neither beats the other.
             per_method["rel_mae"] = np.where(
