@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from flask import current_app
 
 from api.extensions import db
 from api.models import Commitment, Course, Enrollment, Referral, Worker
@@ -42,7 +43,6 @@ CACHE_SIZE = 16
 # Graduates are followed this long for the placement rate used in the gap.
 FOLLOW_DAYS = 365
 
-_cache: OrderedDict[Hashable, Any] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -50,23 +50,30 @@ class NotEnoughHistory(ValueError):
     """Too few months of data for a backtested forecast."""
 
 
+def _app_cache() -> OrderedDict[Hashable, Any]:
+    """The app's own cache: data versions restart when a database is recreated, so a cache
+    shared between apps (tests, or two databases in one process) could serve another's data."""
+    return current_app.extensions.setdefault("caunoi_planning_cache", OrderedDict())
+
+
 def cached(key: Hashable, build: Callable[[], Any]) -> Any:
     """Return the cached value for key, building it (outside the lock) when missing."""
+    cache = _app_cache()
     with _lock:
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key]
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
     value = build()
     with _lock:
-        _cache[key] = value
-        while len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)
+        cache[key] = value
+        while len(cache) > CACHE_SIZE:
+            cache.popitem(last=False)
     return value
 
 
 def clear_cache() -> None:
     with _lock:
-        _cache.clear()
+        _app_cache().clear()
 
 
 @dataclass(frozen=True)

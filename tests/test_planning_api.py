@@ -305,3 +305,13 @@ def test_biased_model_is_held_back_until_an_admin_promotes_it_with_a_reason(tmp_
         assert promoted["reason"].startswith("Đã rà soát") and promoted["role"] == "admin"
         db.session.remove()
         db.engine.dispose()
+
+
+def test_planning_cache_is_per_app_so_a_recreated_database_is_not_served_stale(tmp_path):
+    """Data versions restart at 0 in a new database; a process-wide cache keyed by them served
+    the previous database's series (seen when two test apps ran in one process)."""
+    first, second = create_app(_config(tmp_path / "a")), create_app(_config(tmp_path / "b"))
+    with first.app_context():
+        assert svc.cached(("series", 0), lambda: "first database") == "first database"
+    with second.app_context():
+        assert svc.cached(("series", 0), lambda: "second database") == "second database"
