@@ -47,7 +47,10 @@ def test_later_outcomes_never_change_earlier_rows(snapshot):
     np.testing.assert_array_equal(
         before.referral_ids[early_before], after.referral_ids[early_after]
     )
-    assert before.X[early_before].tobytes() == after.X[early_after].tobytes()
+    # Equal to rounding: enterprise_hire_lift differs by ~1e-15 on the four-year demo (its
+    # running sums are accumulated in another order); a leak would move values by far more,
+    # since half the outcomes were flipped.
+    np.testing.assert_allclose(before.X[early_before], after.X[early_after], rtol=0, atol=1e-12)
     # ... and the change is real: later rows' track records moved.
     column = FEATURES.index("enterprise_hire_rate")
     assert not np.allclose(
