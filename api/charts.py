@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
 WIDTH = 760
@@ -60,6 +61,42 @@ def _clean(values: Sequence[float | None]) -> list[float]:
     return [float("nan") if v is None else float(v) for v in values]
 
 
+@dataclass(frozen=True)
+class _MonthAxes:
+    """A monthly x axis and a value y axis from 0 to the top tick, shared by the line charts."""
+
+    n_months: int
+    ticks: list[float]
+    bottom: int
+    left: int = 56
+    right: int = WIDTH - 16
+    top: int = 40
+
+    def x(self, i: int) -> float:
+        return self.left + (self.right - self.left) * i / (max(self.n_months, 2) - 1)
+
+    def y(self, v: float) -> float:
+        return self.bottom - (self.bottom - self.top) * v / self.ticks[-1]
+
+    def grid(self) -> list[str]:
+        """Horizontal grid lines with their values on the left."""
+        return [
+            f'<line x1="{self.left}" x2="{self.right}" y1="{self.y(t):.1f}" y2="{self.y(t):.1f}" '
+            'stroke="#d0d7de" stroke-width="1"/>'
+            f'<text x="{self.left - 6}" y="{self.y(t) + 4:.1f}" text-anchor="end">{_fmt(t)}</text>'
+            for t in self.ticks
+        ]
+
+    def month_labels(self, labels: Sequence[str]) -> list[str]:
+        """About twelve month labels under the axis."""
+        step = max(1, max(self.n_months, 2) // 12)
+        return [
+            f'<text x="{self.x(i):.1f}" y="{self.bottom + 16}" text-anchor="middle" '
+            f'font-size="10">{escape(labels[i])}</text>'
+            for i in range(0, len(labels), step)
+        ]
+
+
 def forecast_chart(
     title: str,
     history_months: Sequence[str],
@@ -78,24 +115,10 @@ def forecast_chart(
     labels = list(history_months) + list(months)
     everything = [v for v in history_values + point_values + bands[3] if math.isfinite(v)]
     top = max(everything, default=1.0)
-    ticks = _nice_ticks(0.0, max(top, 1.0))
-    left, right, top_px, bottom = 56, WIDTH - 16, 40, 300
+    axes = _MonthAxes(len(labels), _nice_ticks(0.0, max(top, 1.0)), bottom=300)
+    x, y, left, bottom = axes.x, axes.y, axes.left, axes.bottom
     height = 350
-    n = max(len(labels), 2)
-
-    def x(i: int) -> float:
-        return left + (right - left) * i / (n - 1)
-
-    def y(v: float) -> float:
-        return bottom - (bottom - top_px) * v / ticks[-1]
-
-    body = []
-    for tick in ticks:
-        body.append(
-            f'<line x1="{left}" x2="{right}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" '
-            'stroke="#d0d7de" stroke-width="1"/>'
-            f'<text x="{left - 6}" y="{y(tick) + 4:.1f}" text-anchor="end">{_fmt(tick)}</text>'
-        )
+    body = axes.grid()
     offset = len(history_values)
     for (low, high), fill in (((bands[2], bands[3]), "#cfe2ff"), ((bands[0], bands[1]), "#9ec5fe")):
         upper = [f"{x(offset + i):.1f},{y(v):.1f}" for i, v in enumerate(high)]
@@ -117,12 +140,7 @@ def forecast_chart(
         for segment in segments:
             if len(segment) > 1:
                 body.append(f'<polyline points="{" ".join(segment)}" fill="none" {style}/>')
-    step = max(1, n // 12)
-    for i in range(0, len(labels), step):
-        body.append(
-            f'<text x="{x(i):.1f}" y="{bottom + 16}" text-anchor="middle" font-size="10">'
-            f"{escape(labels[i])}</text>"
-        )
+    body += axes.month_labels(labels)
     legend = (
         "— thực tế / actual   - - dự báo / forecast   ▇ khoảng 80 % và 95 % / 80 % and 95 % "
         "intervals"
@@ -212,24 +230,10 @@ def line_chart(
     """Draw a few monthly series as lines with a legend (gaps where a value is suppressed)."""
     cleaned = [(label, _clean(values)) for label, values in lines]
     finite = [v for _, values in cleaned for v in values if math.isfinite(v)]
-    ticks = _nice_ticks(0.0, max([1.0, *finite]))
-    left, right, top_px, bottom = 56, WIDTH - 16, 40, 280
+    axes = _MonthAxes(len(months), _nice_ticks(0.0, max([1.0, *finite])), bottom=280)
+    x, y, left, bottom = axes.x, axes.y, axes.left, axes.bottom
     height = bottom + 40 + 16 * len(cleaned)
-    n = max(len(months), 2)
-
-    def x(i: int) -> float:
-        return left + (right - left) * i / (n - 1)
-
-    def y(v: float) -> float:
-        return bottom - (bottom - top_px) * v / ticks[-1]
-
-    body = []
-    for tick in ticks:
-        body.append(
-            f'<line x1="{left}" x2="{right}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" '
-            'stroke="#d0d7de"/>'
-            f'<text x="{left - 6}" y="{y(tick) + 4:.1f}" text-anchor="end">{_fmt(tick)}</text>'
-        )
+    body = axes.grid()
     for k, (label, values) in enumerate(cleaned):
         colour = PALETTE[k % len(PALETTE)]
         points = [f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values) if math.isfinite(v)]
@@ -243,10 +247,5 @@ def line_chart(
             f'<rect x="{left}" y="{ly - 9}" width="10" height="10" fill="{colour}"/>'
             f'<text x="{left + 16}" y="{ly}">{escape(label)}</text>'
         )
-    step = max(1, n // 12)
-    for i in range(0, len(months), step):
-        body.append(
-            f'<text x="{x(i):.1f}" y="{bottom + 16}" text-anchor="middle" font-size="10">'
-            f"{escape(months[i])}</text>"
-        )
+    body += axes.month_labels(months)
     return _svg(height, body, title)

@@ -28,14 +28,7 @@ from matcher import forecast as fc
 from matcher import planning as plan
 from matcher import series
 from matcher.areas import areas_of
-from matcher.taxonomy import TRADE_CODES
 
-KINDS = ("demand", "supply", "hires")
-KIND_LABELS = {
-    "demand": "Chỗ làm doanh nghiệp cam kết (theo tháng bắt đầu) / places committed",
-    "supply": "Học viên tốt nghiệp / graduates",
-    "hires": "Số người được tuyển / hires",
-}
 HORIZON = 12
 # Months of history a backtest needs before its first origin, plus its twelve origins.
 MIN_HISTORY_MONTHS = 25
@@ -111,7 +104,15 @@ def _with_area(frame: pd.DataFrame, level: str) -> pd.DataFrame:
 
 
 def registry_frames(scope: Scope) -> dict[str, pd.DataFrame]:
-    """Read what planning needs, restricted to the scope's province. No names, no contacts."""
+    """Read what planning needs, restricted to the scope's province. No names, no contacts.
+
+    Read once per data version: series, gaps, offers and placement results all start here.
+    Callers must not modify the frames.
+    """
+    return cached(_scope_key(scope, "frames"), lambda: _read_registry(scope))
+
+
+def _read_registry(scope: Scope) -> dict[str, pd.DataFrame]:
     province = scope.province_code
     c = Commitment
     stmt = sa.select(c.id, c.trade, c.ward_code, c.province_code, c.start_date, c.slots)
@@ -451,7 +452,3 @@ def fairness(scope: Scope) -> dict[str, Any]:
         }
 
     return cached(_scope_key(scope, "fairness", active.version), build)
-
-
-def trades() -> tuple[str, ...]:
-    return tuple(TRADE_CODES)

@@ -43,6 +43,8 @@ SVG_MIME = "image/svg+xml"
 TABLES = {"text/csv": "CSV", XLSX_MIME: ".xlsx"}
 WITH_CHART = {**TABLES, SVG_MIME: "SVG chart"}
 PEOPLE_KINDS = ("supply", "hires")
+GAP_TITLE = "Thiếu hụt cung – cầu / supply–demand gap"
+PLAN_TITLE = "Kế hoạch mở lớp / course plan"
 
 
 def _scope(query: PlanningQuery | FairnessQuery) -> svc.Scope:
@@ -61,8 +63,28 @@ def _svg(text: str) -> Response:
     return Response(text, mimetype=SVG_MIME)
 
 
-def _not_enough(error: Exception) -> ApiError:
-    return ApiError(str(error), status=409)
+def _nothing_yet(query: Any, error: Exception, **empty: Any) -> dict[str, Any]:
+    """Too little history: JSON says why in `message`; a file or chart cannot be made (409)."""
+    if query.format != "json":
+        raise ApiError(str(error), status=409) from None
+    return {**empty, "message": str(error)}
+
+
+def planning_operation(
+    rule: str, *, summary: str, query: type, response: type, alt_content: dict[str, str]
+) -> Any:
+    """Register a planning GET: planners and admins, 409 when there is too little history."""
+    return operation(
+        bp,
+        rule,
+        summary=summary,
+        roles=PLANNERS,
+        query=query,
+        response=response,
+        alt_content=alt_content,
+        tag="planning",
+        extra_codes=("409",),
+    )
 
 
 def _number(value: Any, digits: int = 2) -> float | None:
@@ -105,16 +127,12 @@ def _require_one(frame: pd.DataFrame, what: str) -> None:
 # ---------------------------------------------------------------- series
 
 
-@operation(
-    bp,
+@planning_operation(
     "/series",
     summary="Monthly demand, supply and hires per trade × area",
-    roles=PLANNERS,
     query=SeriesQuery,
     response=SeriesOut,
     alt_content=WITH_CHART,
-    tag="planning",
-    extra_codes=("409",),
 )
 def get_series(query: SeriesQuery) -> Any:
     """Demand = places committed by the month they start (commitment site); supply =
@@ -125,9 +143,7 @@ def get_series(query: SeriesQuery) -> Any:
     try:
         panel = svc.series_panel(scope)
     except svc.NotEnoughHistory as error:
-        if query.format != "json":
-            raise _not_enough(error) from None
-        return {"area_level": scope.area_level, "months": [], "items": [], "message": str(error)}
+        return _nothing_yet(query, error, area_level=scope.area_level, months=[], items=[])
     keys = panel.keys.copy()
     keys["row"] = np.arange(len(keys))
     if query.kind:
@@ -214,16 +230,12 @@ def _backtest_rows(result: Any) -> list[dict[str, Any]]:
     return rows
 
 
-@operation(
-    bp,
+@planning_operation(
     "/forecasts",
     summary="Forecasts 1–12 months ahead with 80 % and 95 % intervals",
-    roles=PLANNERS,
     query=ForecastQuery,
     response=ForecastOut,
     alt_content=WITH_CHART,
-    tag="planning",
-    extra_codes=("409",),
 )
 def get_forecasts(query: ForecastQuery) -> Any:
     """Three methods (seasonal naive, Holt-Winters damped, a gradient-boosted global model)
@@ -236,17 +248,16 @@ def get_forecasts(query: ForecastQuery) -> Any:
         panel = svc.series_panel(scope)
         result = svc.forecasts(scope)
     except svc.NotEnoughHistory as error:
-        if query.format != "json":
-            raise _not_enough(error) from None
-        return {
-            "kind": query.kind,
-            "horizon": svc.HORIZON,
-            "first_month": first_month,
-            "methods": {},
-            "backtest": [],
-            "items": [],
-            "message": str(error),
-        }
+        return _nothing_yet(
+            query,
+            error,
+            kind=query.kind,
+            horizon=svc.HORIZON,
+            first_month=first_month,
+            methods={},
+            backtest=[],
+            items=[],
+        )
     frame = result.frame
     frame = frame[frame["kind"] == query.kind]
     key_cols = ["kind", "trade", "area_level", "area_code", "area_name"]
@@ -353,16 +364,12 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
-@operation(
-    bp,
+@planning_operation(
     "/gaps",
     summary="Expected demand minus expected supply per trade × area",
-    roles=PLANNERS,
     query=GapQuery,
     response=TableOut,
     alt_content=WITH_CHART,
-    tag="planning",
-    extra_codes=("409",),
 )
 def get_gaps(query: GapQuery) -> Any:
     """Over the next 12 months: forecast places committed minus the graduates now in
@@ -373,13 +380,7 @@ def get_gaps(query: GapQuery) -> Any:
         gaps = svc.gap_frame(scope)
         inputs = svc.planning_inputs(scope)
     except svc.NotEnoughHistory as error:
-        if query.format != "json":
-            raise _not_enough(error) from None
-        return {
-            "title": "Thiếu hụt cung – cầu / supply–demand gap",
-            "items": [],
-            "message": str(error),
-        }
+        return _nothing_yet(query, error, title=GAP_TITLE, items=[])
     gaps = _filter(gaps, query)
     totals = svc.gap_totals(gaps)
     if query.format in ("csv", "xlsx"):
@@ -403,7 +404,7 @@ def get_gaps(query: GapQuery) -> Any:
             )
         )
     return {
-        "title": "Thiếu hụt cung – cầu / supply–demand gap",
+        "title": GAP_TITLE,
         "first_month": str(pd.Period(scope.today, "M")),
         "horizon": svc.HORIZON,
         "methods": inputs["method"],
@@ -412,16 +413,12 @@ def get_gaps(query: GapQuery) -> Any:
     }
 
 
-@operation(
-    bp,
+@planning_operation(
     "/course-plan",
     summary="Which courses to open, where and when, to close the gap",
-    roles=PLANNERS,
     query=CoursePlanQuery,
     response=TableOut,
     alt_content=TABLES,
-    tag="planning",
-    extra_codes=("409",),
 )
 def get_course_plan(query: CoursePlanQuery) -> Any:
     """Places per provider and course, starting early enough that graduates arrive when the
@@ -431,15 +428,13 @@ def get_course_plan(query: CoursePlanQuery) -> Any:
     try:
         result = svc.course_plan(scope)
     except svc.NotEnoughHistory as error:
-        if query.format != "json":
-            raise _not_enough(error) from None
-        return {"title": "Kế hoạch mở lớp / course plan", "items": [], "message": str(error)}
+        return _nothing_yet(query, error, title=PLAN_TITLE, items=[])
     rows = _filter(result.rows, query)
     summary = _filter(result.summary, query)
     if query.format in ("csv", "xlsx"):
         return dict_table_response(_records(rows), "ke-hoach-dao-tao", query.format)
     return {
-        "title": "Kế hoạch mở lớp / course plan",
+        "title": PLAN_TITLE,
         "first_month": str(pd.Period(scope.today, "M")),
         "horizon": svc.HORIZON,
         "items": _records(rows),
@@ -450,16 +445,12 @@ def get_course_plan(query: CoursePlanQuery) -> Any:
 # ---------------------------------------------------------------- placement results
 
 
-@operation(
-    bp,
+@planning_operation(
     "/placement-results",
     summary="Placement and 90-day retention per course or provider",
-    roles=PLANNERS,
     query=PlacementQuery,
     response=TableOut,
     alt_content=WITH_CHART,
-    tag="planning",
-    extra_codes=("409",),
 )
 def get_placement_results(query: PlacementQuery) -> Any:
     """Enrolled, graduated, referred, hired and still employed 90 days after hire, with
@@ -496,16 +487,12 @@ def get_placement_results(query: PlacementQuery) -> Any:
 # ---------------------------------------------------------------- fairness
 
 
-@operation(
-    bp,
+@planning_operation(
     "/fairness",
     summary="Fairness audit of the serving scorer and of outcomes",
-    roles=PLANNERS,
     query=FairnessQuery,
     response=FairnessOut,
     alt_content=WITH_CHART,
-    tag="planning",
-    extra_codes=("409",),
 )
 def get_fairness(query: FairnessQuery) -> Any:
     """Per group of gender, ethnic minority, disability and age band (and intersections
