@@ -8,9 +8,15 @@ HOST ?= 127.0.0.1
 # OpenMP threads must not spin on a shared 2-core machine (see matcher/__init__.py).
 export OMP_WAIT_POLICY ?= PASSIVE
 PORT ?= 5000
+# Tests: two processes (xdist) of one OpenMP thread each, as `caunoi serve` runs its workers;
+# two OpenMP threads per process made the forecasting tests 2-5x slower on two cores.
+TEST_PROCESSES ?= 2
+PYTEST = OMP_NUM_THREADS=1 $(BIN)/pytest -n $(TEST_PROCESSES) --dist loadgroup $(PYTEST_ARGS)
+# `make test CAUNOI_TODAY=2027-02-20` runs the whole suite as of that day (docs/testing.md).
 
-.PHONY: install run test test-sqlite test-postgres lint bench clean
+.PHONY: install install-dev run test test-sqlite test-postgres lint bench clean
 
+# The runtime set only: what `make run` and a server need.
 $(BIN)/.installed: requirements.txt setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -18,7 +24,14 @@ $(BIN)/.installed: requirements.txt setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
+# Test, lint and notebook tools on top.
+$(BIN)/.installed-dev: $(BIN)/.installed requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
 install: $(BIN)/.installed
+
+install-dev: $(BIN)/.installed-dev
 
 ## Set everything up and serve the Hưng Yên demo on http://127.0.0.1:5000
 run: install
@@ -28,19 +41,23 @@ run: install
 	@$(BIN)/caunoi token create --role admin --label "make run" --replace
 	$(BIN)/caunoi serve --host $(HOST) --port $(PORT)
 
-## Lint, then the whole suite on SQLite and again on PostgreSQL
-test: install lint test-sqlite test-postgres
+## Lint; every test on SQLite; the tests that touch persistence again on PostgreSQL
+test: lint test-sqlite test-postgres
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check .
 
-test-sqlite: install
-	$(BIN)/pytest
+# tests/engine (no database) runs here only; tests/api and tests/acceptance on both backends.
+test-sqlite: install-dev
+	$(PYTEST) tests
 
-test-postgres: install
-	CAUNOI_TEST_DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest
+test-postgres: install-dev
+	CAUNOI_TEST_DATABASE_URL=$(TEST_POSTGRES_URL) $(PYTEST) tests/api tests/acceptance
 
-bench: install
+## Benchmarks print figures (docs/performance.md); they never fail on a time
+bench: install-dev
+	$(BIN)/python bench/validate.py
+	$(BIN)/python bench/demo.py
 	$(BIN)/python bench/import.py
 
 clean:

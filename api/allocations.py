@@ -35,7 +35,7 @@ from api.models import (
 from api.queries import commitment_state, pending_referral_id
 from api.versions import current as data_versions
 from api.versions import touch
-from matcher import allocation
+from matcher import allocation, clock
 from matcher.features import FEATURES, TRADE_INDEX, day_of
 from matcher.reasons import reasons
 from matcher.retrieval import candidate_graph
@@ -92,7 +92,7 @@ def _summary(result: allocation.Allocation, p: np.ndarray, distance: np.ndarray)
 def execute(run: AllocationRun, progress=None) -> None:
     """Build the graph, solve, store the pairs and the summary (the caller commits)."""
     params = run.params
-    today = dt.date.today()
+    today = clock.today()
     day = day_of(today)
     state = serving().get()
     active = model_holder().get()
@@ -239,7 +239,7 @@ def _fail(run_id: int, error: Exception) -> None:
 
 def confirm(run: AllocationRun, pair_ids: list[int] | None, actor: tuple[int, str]) -> dict:
     """Create pending referrals for the chosen pairs (all when none are named)."""
-    today = dt.date.today()
+    today = clock.today()
     stmt = sa.select(AllocationPair).where(
         AllocationPair.run_id == run.id, AllocationPair.referral_id.is_(None)
     )

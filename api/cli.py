@@ -15,6 +15,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from api.extensions import db
+from matcher import clock
 from matcher.ingest import KINDS
 from matcher.taxonomy import TRADE_CODES
 
@@ -406,7 +407,7 @@ def load_demo(
         n_workers=n_workers,
         n_enterprises=n_enterprises,
         n_courses=n_courses,
-        today=today or dt.date.today(),
+        today=today or clock.today(),
     )
     data = generate(config)
     if csv_dir is not None:

@@ -12,7 +12,7 @@ from flask import current_app
 from api.extensions import db
 from api.models import ImportRun
 from api.registry import apply_batch
-from matcher import ingest
+from matcher import clock, ingest
 from matcher.places import gazetteer
 from matcher.taxonomy import taxonomy
 
@@ -36,7 +36,7 @@ def run_import(
         data, filename or f"{kind}.csv", max_rows=current_app.config["MAX_IMPORT_ROWS"]
     )
     batch = ingest.validate(
-        kind, table, today=today or dt.date.today(), gazetteer=gazetteer(), taxonomy=taxonomy()
+        kind, table, today=today or clock.today(), gazetteer=gazetteer(), taxonomy=taxonomy()
     )
     present = {h.strip().lower() for h in table.header}
     errors = list(batch.errors)

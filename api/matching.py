@@ -27,7 +27,7 @@ from flask import Flask, current_app
 from api.extensions import db
 from api.models import Commitment, Course, Enrollment, Enterprise, Referral, Worker
 from api.versions import current as data_versions
-from matcher import model_store
+from matcher import clock, model_store
 from matcher.features import (
     EDUCATION_RANK,
     FEATURES,
@@ -293,10 +293,6 @@ def serving(app: Flask | None = None) -> Serving:
 # ---------------------------------------------------------------- answering
 
 
-def _today() -> dt.date:
-    return dt.date.today()
-
-
 def _nan(value: Any) -> float:
     return np.nan if value is None else float(value)
 
@@ -367,7 +363,7 @@ def matches_for_worker(
     """Open commitments with slots left, not expired, within reach, best first."""
     state = serving().get()
     active = model_holder().get()
-    today = _today()
+    today = clock.today()
     day = day_of(today)
     arrays = _worker_arrays(worker, state.codec)
     context = _worker_context(worker.id, state)
@@ -447,7 +443,7 @@ def candidates_for_commitment(
     """Available workers (not erased, not in a job) who can reach the site, best first."""
     state = serving().get()
     active = model_holder().get()
-    today = _today()
+    today = clock.today()
     day = day_of(today)
     position = pd.Index(state.commitments.commitments.ids).get_indexer([commitment.id])
     commitment_arrays = state.commitments.commitments.take(position)
@@ -501,7 +497,7 @@ def pathways_for_worker(worker: Worker, *, limit: int, radius_km: float | None) 
     worker has not trained in; ranked by the hire probability expected after graduating."""
     state = serving().get()
     active = model_holder().get()
-    today = _today()
+    today = clock.today()
     radius = radius_km if radius_km is not None else worker.max_commute_km
     arrays = _worker_arrays(worker, state.codec)
     context = _worker_context(worker.id, state)

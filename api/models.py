@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.extensions import db
-from matcher import ingest
+from matcher import clock, ingest
 from matcher.ingest import REFERRAL_OUTCOMES
 
 ROLES = ("caseworker", "enterprise", "planner", "admin")
@@ -29,7 +29,7 @@ REFERRAL_TRANSITIONS: dict[str, frozenset[str]] = {
 
 def utcnow() -> dt.datetime:
     """Return the current UTC time; a callable so each row gets its own timestamp."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return clock.now()
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:

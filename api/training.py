@@ -13,7 +13,7 @@ import pandas as pd
 from flask import current_app
 
 from api.matching import model_holder, snapshot_from_db
-from matcher import model_store
+from matcher import clock, model_store
 from matcher.evaluation import train_and_evaluate
 from matcher.fairness import FairnessReport
 from matcher.snapshot import training_set
@@ -55,7 +55,7 @@ def fairness_audit(model: Any, ts: Any) -> FairnessReport:
         ts.commitment_ids,
         scores,
         referrals,
-        dt.date.today(),
+        clock.today(),
         n_boot=FAIRNESS_BOOTSTRAP,
     )
 

@@ -1306,7 +1306,9 @@ def forecast_panel(
     Each series is forecast by the method with the lowest backtest MASE over its group
     (``choose_by`` key columns, e.g. ``("kind", "area_level")``; one choice for the whole
     panel by default), so the choice is made on many series and is not one noisy series'
-    luck. A global method is still fitted on the whole panel.
+    luck — except where the series' own backtest shows that method no better than seasonal
+    naive (relative MAE ≥ 1): that series is served by seasonal naive, and ``frame``'s
+    ``method`` says so. A global method is still fitted on the whole panel.
 
     A panel too short for any backtest origin (``T <= min_train``) is forecast by seasonal
     naive and ``note`` says so: with less history there is no evidence to prefer more.
@@ -1354,6 +1356,7 @@ def forecast_panel(
     if not chosen:
         chosen = {g: SeasonalNaive.name for g in dict.fromkeys(groups)}
     method_of_series = np.array([chosen.get(g, SeasonalNaive.name) for g in groups], dtype=object)
+    method_of_series = _no_worse_than_naive(method_of_series, result.per_series)
     by_name.setdefault(SeasonalNaive.name, SeasonalNaive())
 
     future = pd.period_range(panel.months[-1] + 1, periods=horizon, freq="M")
@@ -1378,6 +1381,27 @@ def forecast_panel(
     for k, column in enumerate(QUANTILE_COLUMNS):
         frame[column] = quantiles[..., k].ravel()
     return ForecastResult(backtest=result, chosen=chosen, frame=frame, note=note, seconds=seconds)
+
+
+def _no_worse_than_naive(method_of_series: np.ndarray, per_series: pd.DataFrame) -> np.ndarray:
+    """Serve seasonal naive where a series' own backtest says its group's method was no better.
+
+    The group's choice pools the evidence of many series, but a planner reads one series at
+    a time: a forecast whose error on its own held-out months was at least that of repeating
+    last year (``rel_mae >= 1``, all-zero series included) is not worth its complexity
+    there. Series without backtest rows keep their method.
+    """
+    served = method_of_series.copy()
+    if per_series.empty:
+        return served
+    for name in dict.fromkeys(method_of_series):
+        if name == SeasonalNaive.name:
+            continue
+        rel_mae = per_series.loc[per_series["method"] == name, "rel_mae"].to_numpy(dtype=float)
+        if len(rel_mae) != len(served):
+            continue  # a hand-made table, not one row per series
+        served[(method_of_series == name) & (rel_mae >= 1.0)] = SeasonalNaive.name
+    return served
 
 
 def _group_keys(keys: pd.DataFrame, by: list[str]) -> list[tuple]:

@@ -1560,24 +1560,3 @@ def _synthetic_workers_csv(rows: int, ward_codes: list[str]) -> bytes:
         )
     return "\n".join(lines).encode()
 
-
-if __name__ == "__main__":
-    import time
-
-    from matcher.places import gazetteer as _gazetteer
-    from matcher.taxonomy import taxonomy as _taxonomy
-
-    _wards = [ward.code for ward in _gazetteer().wards("33")]
-    _taxonomy()
-    for _rows in (10_000, 100_000):
-        _data = _synthetic_workers_csv(_rows, _wards)
-        _started = time.perf_counter()
-        _table = read_table(_data, "workers.csv")
-        _read = time.perf_counter() - _started
-        _batch = validate("workers", _table, today=dt.date(2025, 10, 1))
-        _total = time.perf_counter() - _started
-        print(
-            f"{_rows:>7} rows  read {_read:6.2f} s  read+validate {_total:6.2f} s"
-            f"  {_rows / _total:>9,.0f} rows/s  records {len(_batch.records)}"
-            f"  errors {len(_batch.errors)}"
-        )

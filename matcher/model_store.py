@@ -36,6 +36,7 @@ import scipy
 import sklearn
 from sklearn.exceptions import InconsistentVersionWarning
 
+from matcher import clock
 from matcher.errors import MatcherError
 
 ARTIFACT = "model.joblib"
@@ -114,7 +115,7 @@ def _folder(root: Path, version: str) -> Path:
 
 
 def new_version_name(now: dt.datetime | None = None) -> str:
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     return now.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
 
 
@@ -130,7 +131,7 @@ def save(root: Path, model: Any, metadata: dict[str, Any], version: str | None =
     (folder / CHECKSUM).write_text(f"{checksum}  {ARTIFACT}\n", encoding="utf-8")
     full = {
         "version": version,
-        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "created_at": clock.now().replace(tzinfo=dt.UTC).isoformat(timespec="seconds"),
         "libraries": library_versions(),
         "code_version": code_version(),
         "sha256": checksum,
@@ -160,7 +161,7 @@ def read_metadata(root: Path, version: str) -> dict[str, Any]:
 def record_promotion(root: Path, version: str, who: dict[str, Any]) -> None:
     """Append who promoted a version, when and why (an audit trail beside the artifact)."""
     folder = _folder(Path(root), version)
-    entry = {"at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), **who}
+    entry = {"at": clock.now().replace(tzinfo=dt.UTC).isoformat(timespec="seconds"), **who}
     with (folder / PROMOTIONS).open("a", encoding="utf-8") as handle:
         handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
 

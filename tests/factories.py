@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from dataclasses import dataclass
 from typing import Any
 
 from api.auth import create_token
@@ -18,11 +19,13 @@ from api.models import (
     Referral,
     Worker,
 )
+from matcher import clock
 from matcher.places import gazetteer
 from matcher.text import fold
 
 _seq = itertools.count(1)
-TODAY = dt.date.today()
+#: The run's day (tests/conftest.py fixes it for the whole run; CAUNOI_TODAY sets it).
+TODAY = clock.today()
 # Phường Sơn Nam and a few Hưng Yên communes: real 2025 codes.
 HUNG_YEN_WARD = "11983"
 
@@ -141,10 +144,23 @@ def referral(worker_row: Worker, commitment_row: Commitment, **overrides: Any) -
     return row
 
 
-def build_world():
-    """Two enterprises, each with a commitment; one worker referred to the first, one not."""
-    from tests.conftest import World
+@dataclass
+class World:
+    """A small registry with one token per role and two enterprises with commitments."""
 
+    tokens: dict[str, str]
+    enterprise: Enterprise
+    other_enterprise: Enterprise
+    commitment: Commitment
+    other_commitment: Commitment
+    course: Course
+    worker: Worker
+    referred_worker: Worker
+    referral: Referral
+
+
+def build_world() -> World:
+    """Two enterprises, each with a commitment; one worker referred to the first, one not."""
     ent = enterprise()
     other = enterprise()
     crs = course()

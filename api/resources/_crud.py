@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from pydantic import BaseModel
@@ -11,13 +10,9 @@ from api.auth import current_principal
 from api.errors import Conflict, ValidationFailed
 from api.extensions import db
 from api.registry import apply_batch, cells_of, validate_one
-from matcher import ingest
+from matcher import clock, ingest
 
 PLACE_FIELDS = ("ward_code", "address", "lat", "lon")
-
-
-def today() -> dt.date:
-    return dt.date.today()
 
 
 def _field_errors(errors: list[ingest.RowError]) -> list[dict[str, str]]:
@@ -25,7 +20,7 @@ def _field_errors(errors: list[ingest.RowError]) -> list[dict[str, str]]:
 
 
 def _write(kind: str, values: dict[str, Any], **options: Any) -> int:
-    batch = validate_one(kind, values, today())
+    batch = validate_one(kind, values, clock.today())
     if batch.errors:
         raise ValidationFailed(
             "Dữ liệu không hợp lệ / invalid record", errors=_field_errors(batch.errors)

@@ -20,7 +20,7 @@ from api.queries import (
     place_dict,
     scoped,
 )
-from api.resources._crud import create_record, patch_record, today
+from api.resources._crud import create_record, patch_record
 from api.schemas import (
     CommitmentIn,
     CommitmentOut,
@@ -29,6 +29,7 @@ from api.schemas import (
     CommitmentQuery,
 )
 from api.versions import touch
+from matcher import clock
 
 bp = Blueprint("commitments", __name__, url_prefix="/api/v1")
 
@@ -48,7 +49,7 @@ def commitment_out(c: Commitment) -> dict[str, Any]:
         "slots": c.slots,
         "slots_filled": c.slots_filled,
         "slots_open": c.slots_open,
-        "state": commitment_state(c, today()),
+        "state": commitment_state(c, clock.today()),
         "wage_vnd": c.wage_vnd,
         **place_dict(c),
         "site_from_enterprise": c.site_from_enterprise,
@@ -85,7 +86,7 @@ def list_commitments(query: CommitmentQuery) -> dict[str, Any]:
     if query.province_code:
         stmt = stmt.where(Commitment.province_code == query.province_code)
     if query.state:
-        stmt = stmt.where(commitment_state_filter(query.state, today()))
+        stmt = stmt.where(commitment_state_filter(query.state, clock.today()))
     if query.course_id:
         stmt = stmt.where(Commitment.course_id == query.course_id)
     if query.starts_from:

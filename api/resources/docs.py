@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, render_template, send_from_directory
@@ -13,12 +12,8 @@ from api.openapi import build_spec, json_response
 bp = Blueprint("docs", __name__, url_prefix="/api/v1")
 
 
-def swagger_ui_dir() -> Path:
-    """Swagger UI 5 (which reads OpenAPI 3.1) ships inside flask-openapi3-swagger's wheel."""
-    spec = importlib.util.find_spec("flask_openapi3_swagger")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("flask-openapi3-swagger is not installed")
-    return Path(next(iter(spec.submodule_search_locations))) / "templates" / "swagger"
+#: Swagger UI 5 (it reads OpenAPI 3.1), vendored with its licence (see its README.md).
+SWAGGER_UI_DIR = Path(__file__).resolve().parent.parent / "static" / "swagger-ui"
 
 
 def openapi_document() -> dict:
@@ -42,7 +37,7 @@ def get_docs() -> str:
 
 @bp.get("/docs/static/<path:filename>")
 def get_docs_static(filename: str) -> Response:
-    folder = swagger_ui_dir()
-    if not (folder / filename).is_file():
+    folder = SWAGGER_UI_DIR
+    if not (folder / filename).is_file() or not filename.endswith((".js", ".css")):
         raise NotFound(f"no such file {filename[:80]}")
     return send_from_directory(folder, filename, max_age=86400)

@@ -34,6 +34,7 @@ from api.schemas import (
     SeriesQuery,
     TableOut,
 )
+from matcher import clock
 from matcher.planning import MIN_CELL
 
 bp = Blueprint("planning", __name__, url_prefix="/api/v1/planning")
@@ -56,7 +57,7 @@ def _scope(query: PlanningQuery | FairnessQuery) -> svc.Scope:
             f"Mã truy cập chỉ xem được tỉnh {mine} / this token may only see province {mine}"
         )
     level = getattr(query, "area_level", "former_district")
-    return svc.Scope(province_code=mine or wanted, area_level=level, today=dt.date.today())
+    return svc.Scope(province_code=mine or wanted, area_level=level, today=clock.today())
 
 
 def _svg(text: str) -> Response:
@@ -240,7 +241,9 @@ def _backtest_rows(result: Any) -> list[dict[str, Any]]:
 def get_forecasts(query: ForecastQuery) -> Any:
     """Three methods (seasonal naive, Holt-Winters damped, a gradient-boosted global model)
     are backtested on rolling origins; the one with the lowest MASE serves each kind and
-    area level, and `methods` and `backtest` say which and how well. The SVG draws one
+    area level, and `methods` and `backtest` say which and how well. A series on whose own
+    held-out months that method did no better than seasonal naive is served by seasonal
+    naive; each item's `method` says which forecast it shows. The SVG draws one
     series (choose `trade` and `area`) with its last 24 months and its interval bands."""
     scope = _scope(query)
     first_month = str(pd.Period(scope.today, "M"))

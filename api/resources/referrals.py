@@ -18,9 +18,9 @@ from api.extensions import db
 from api.models import REFERRAL_TRANSITIONS, Commitment, Referral, ReferralEvent, Worker
 from api.openapi import operation
 from api.queries import commitment_state, get_scoped, paginate, pending_referral_id, scoped
-from api.resources._crud import today
 from api.schemas import ReferralIn, ReferralOut, ReferralPage, ReferralPatch, ReferralQuery
 from api.versions import touch
+from matcher import clock
 
 bp = Blueprint("referrals", __name__, url_prefix="/api/v1")
 
@@ -142,15 +142,15 @@ def create_referral(body: ReferralIn) -> dict[str, Any]:
     """Store the referral with the score, scorer, model version and reasons the caseworker saw."""
     worker = _resolve(Worker, body.worker_id, body.worker_external_id, "worker")
     commitment = _resolve(Commitment, body.commitment_id, body.commitment_external_id, "commitment")
-    referred_on = body.referred_on or today()
-    if referred_on > today():
+    referred_on = body.referred_on or clock.today()
+    if referred_on > clock.today():
         raise ValidationFailed(
             "Ngày giới thiệu ở tương lai / referred_on is in the future",
             errors=[{"field": "referred_on", "message": "in the future"}],
         )
     if worker.erased_at is not None:
         raise Conflict("Người này đã yêu cầu xóa dữ liệu / this worker asked for erasure")
-    state = commitment_state(commitment, today())
+    state = commitment_state(commitment, clock.today())
     if state in ("full", "expired"):
         raise Conflict(f"Đơn hàng không còn nhận ({state}) / the commitment is {state}")
     pending = pending_referral_id(worker.id, commitment.id)
@@ -202,14 +202,14 @@ def _check_dates(referral: Referral, status: str, hired_on, left_on) -> None:
     errors = []
     if hired_on is not None and status != "hired":
         errors.append({"field": "hired_on", "message": "only for hired referrals"})
-    if hired_on is not None and not referral.referred_on <= hired_on <= today():
+    if hired_on is not None and not referral.referred_on <= hired_on <= clock.today():
         errors.append({"field": "hired_on", "message": "must be between referred_on and today"})
     if left_on is not None:
         if hired_on is None:
             errors.append({"field": "hired_on", "message": "left_on needs hired_on"})
         elif status != "hired":
             errors.append({"field": "left_on", "message": "only for hired referrals"})
-        elif left_on > today() or left_on < (hired_on or referral.referred_on):
+        elif left_on > clock.today() or left_on < (hired_on or referral.referred_on):
             errors.append({"field": "left_on", "message": "must be between hired_on and today"})
     if errors:
         raise ValidationFailed("Ngày không hợp lệ / invalid dates", errors=errors)
@@ -231,7 +231,7 @@ def update_referral(referral_id: int, body: ReferralPatch) -> dict[str, Any]:
     new_status = body.status if "status" in fields and body.status else referral.status
     hired_on = body.hired_on if "hired_on" in fields else referral.hired_on
     if new_status == "hired" and referral.status != "hired" and hired_on is None:
-        hired_on = today()
+        hired_on = clock.today()
     left_on = body.left_on if "left_on" in fields else referral.left_on
     old_status = referral.status
     if new_status != old_status and new_status not in REFERRAL_TRANSITIONS[old_status]:

@@ -9,7 +9,7 @@ import nbclient
 import nbformat
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 #: Notebooks whose tests live here (others' notebooks have their own).
 NOTEBOOKS = ("model-evaluation.ipynb", "forecasting.ipynb")
 #: Small enough for CI, large enough that every block of the evaluation has both outcomes.

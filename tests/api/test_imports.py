@@ -11,8 +11,9 @@ import sqlalchemy as sa
 
 from api.extensions import db
 from api.models import Commitment, Enterprise, ImportRun, Referral, ReferralEvent, Worker
+from matcher import clock
 
-TODAY = dt.date.today()
+TODAY = clock.today()
 
 WORKERS_CSV = (
     "external_id,full_name,birth_year,gender,ward_code,address,phone,education,trades,skills,"

@@ -11,9 +11,10 @@ import sqlalchemy as sa
 from api.auth import create_token
 from api.extensions import db
 from api.models import Commitment, Referral, Worker
+from matcher import clock
 from tests import factories
 
-TODAY = dt.date.today()
+TODAY = clock.today()
 DAY = (TODAY - dt.timedelta(days=5)).isoformat()
 
 

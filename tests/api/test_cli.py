@@ -19,34 +19,26 @@ from api import create_app
 from api.cli import init_database
 from api.extensions import db
 from api.models import ApiToken, Commitment, Referral, Worker
-from tests.conftest import ON_POSTGRES, TEST_DATABASE_URL
+from tests.db import ON_POSTGRES, app_config, create_schema, drop_schema, schema_name
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def migrated_app(tmp_path):
     """An app whose schema comes from the Alembic migrations, not from create_all."""
-    url = TEST_DATABASE_URL if ON_POSTGRES else f"sqlite:///{tmp_path / 'cli.sqlite3'}"
-    app = create_app(
-        {"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "MODELS_DIR": str(tmp_path / "models")}
-    )
+    schema = schema_name("cli")
+    if ON_POSTGRES:
+        create_schema(schema)
+    config = app_config(tmp_path, schema=schema, sqlite_file=tmp_path / "cli.sqlite3")
+    app = create_app(config)
     with app.app_context():
-        if ON_POSTGRES:
-            db.drop_all()
-            db.session.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
-            db.session.commit()
         init_database()
         yield app
         db.session.remove()
-        if ON_POSTGRES:  # leave the shared test database as conftest expects it
-            db.drop_all()
-            db.session.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
-            db.session.commit()
-            import tests.conftest as conftest
-
-            conftest._schema_ready = False
         db.engine.dispose()
+    if ON_POSTGRES:
+        drop_schema(schema)
 
 
 def test_migrations_build_exactly_the_models_schema(migrated_app):

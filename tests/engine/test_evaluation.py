@@ -52,14 +52,6 @@ def rows(small):
     return training_set(small[1])
 
 
-@pytest.fixture(scope="module")
-def default_demo():
-    """The default demo (seed 20250701), the data set of the acceptance targets."""
-    data = generate(DemoConfig(today=TODAY))
-    snapshot = from_contract_frames(data.frames(), today=TODAY)
-    return data, snapshot, training_set(snapshot)
-
-
 # ----- splits -------------------------------------------------------------------------------
 
 
@@ -237,14 +229,6 @@ def test_train_and_evaluate_compares_with_current_on_fresh_rows(small, rows):
     assert "current" in report.reason
 
 
-@pytest.mark.slow
-def test_train_and_evaluate_beats_rules_on_default_demo(default_demo):
-    _, snapshot, rows = default_demo
-    report = train_and_evaluate(snapshot, RuleScorer(), ts=rows)
-    assert report.promote, report.reason
-    assert report.scores["model"]["auc"] > 0.75
-
-
 def test_evaluate_scorers_gives_nearest_in_trade_ranking_only(rows):
     scores = evaluate_scorers({"rules": RuleScorer(), "nearest_in_trade": "nearest"}, rows)
     assert "log_loss" in scores["rules"]
@@ -300,17 +284,3 @@ def test_true_ranking_quality_never_trains_on_held_out_workers(small, rows):
     heldout = np.isin(rows.worker_ids, quality.heldout_workers)
     assert quality.n_train == (allowed & ~heldout).sum()
     assert quality.ndcg["oracle"] == pytest.approx(1.0)
-
-
-@pytest.mark.slow
-def test_trained_model_meets_acceptance_targets_on_default_demo(default_demo):
-    """The issue's targets, on the default demo (seed 20250701): held-out workers, true gains.
-
-    Hyper-parameters were chosen on demo data sets of other seeds (1–6), never this one.
-    """
-    data, snapshot, rows = default_demo
-    quality = true_ranking_quality(data, snapshot, ts=rows)
-    assert quality.n_queries >= 300
-    assert quality.ndcg["model"] >= 0.93, quality.ndcg
-    assert quality.ndcg["model"] >= quality.ndcg["nearest_in_trade"] + 0.15, quality.ndcg
-    assert quality.calibration["ece_true"] < 0.03, quality.calibration

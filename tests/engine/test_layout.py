@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-MATCHER = Path(__file__).resolve().parent.parent / "matcher"
+MATCHER = Path(__file__).resolve().parents[2] / "matcher"
 FORBIDDEN = ("api", "flask", "sqlalchemy", "flask_sqlalchemy", "werkzeug")
 
 

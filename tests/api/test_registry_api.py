@@ -7,9 +7,10 @@ import io
 
 import pytest
 
+from matcher import clock
 from tests import factories
 
-TODAY = dt.date.today()
+TODAY = clock.today()
 
 
 def _worker_body(**overrides):

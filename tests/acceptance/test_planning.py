@@ -1,10 +1,9 @@
-"""Planning over HTTP on the default demo: series, forecasts, gaps, course plan, placement,
-fairness — aggregates only — and the fairness gate on a deliberately biased model."""
+"""Planning over HTTP on the default demo in every world: series, forecasts, gaps, course plan,
+placement, fairness — aggregates only — and the fairness gate on a deliberately biased model."""
 
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import json
 from pathlib import Path
@@ -13,17 +12,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from api import create_app
 from api import planning as svc
 from api.auth import create_token
-from api.cli import import_frames, load_demo, run_training
+from api.cli import import_frames, run_training
 from api.extensions import db
-from matcher import model_store
-from matcher.demo import DemoConfig, generate
-from tests.conftest import _config, _reset_schema
+from matcher import clock, model_store
+from matcher.demo import generate
+from tests.acceptance.worlds import RUN_WORLDS, demo_config, registry_app
 
-pytestmark = pytest.mark.slow
-TODAY = dt.date.today()
 CORE_TRADES = ("garment", "electrical", "electronics")
 BASE = "/api/v1/planning"
 
@@ -49,25 +45,6 @@ FORMATS = {
 CHART_FILTERS = {"/forecasts": {"trade": "garment", "area": "33"}}
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """The default demo registry (four years of history) with its trained model."""
-    tmp = tmp_path_factory.mktemp("planning")
-    app = create_app(_config(tmp))
-    with app.app_context():
-        _reset_schema()
-        svc.clear_cache()
-        load_demo(n_workers=8000, n_enterprises=120, n_courses=300, seed=20250701, today=TODAY)
-        trained = run_training()
-        tokens = {role: create_token(role)[0] for role in ("caseworker", "planner", "admin")}
-        tokens["planner-33"] = create_token("planner", province_code="33")[0]
-        db.session.commit()
-        yield app, tokens, trained
-        svc.clear_cache()
-        db.session.remove()
-        db.engine.dispose()
-
-
 def _get(app, tokens, path, role="planner", **params):
     return app.test_client().get(
         BASE + path, query_string=params, headers={"Authorization": f"Bearer {tokens[role]}"}
@@ -90,7 +67,7 @@ def _small_cells(value, found: list, key: str = "") -> list:
 
 @pytest.mark.parametrize("path", sorted(FORMATS))
 def test_every_planner_endpoint_answers_aggregates_without_small_cells(demo, path):
-    app, tokens, _ = demo
+    app, tokens = demo.app, demo.tokens
     for fmt in FORMATS[path]:
         params = {"format": fmt, **(CHART_FILTERS.get(path, {}) if fmt == "svg" else {})}
         response = _get(app, tokens, path, **params)
@@ -124,23 +101,23 @@ def test_every_planner_endpoint_answers_aggregates_without_small_cells(demo, pat
 
 @pytest.mark.parametrize("role", ["caseworker"])
 def test_planning_is_for_planners_and_admins(demo, role):
-    app, tokens, _ = demo
+    app, tokens = demo.app, demo.tokens
     assert _get(app, tokens, "/series", role=role).status_code == 403
     assert _get(app, tokens, "/series", role="admin").status_code == 200
 
 
 def test_province_scoped_planner_cannot_ask_for_another_province(demo):
-    app, tokens, _ = demo
+    app, tokens = demo.app, demo.tokens
     assert _get(app, tokens, "/series", role="planner-33", province="01").status_code == 403
     body = _get(app, tokens, "/series", role="planner-33", kind="demand", area="33").get_json()
     assert [item["area_code"] for item in body["items"]] and body["items"][0]["area_code"] == "33"
 
 
 def test_series_cover_three_years_by_former_district_and_province(demo):
-    app, tokens, _ = demo
+    app, tokens = demo.app, demo.tokens
     body = _get(app, tokens, "/series", kind="demand", limit=500).get_json()
     assert len(body["months"]) >= 36
-    assert body["months"][-1] < TODAY.strftime("%Y-%m")  # the current month is not complete
+    assert body["months"][-1] < clock.today().strftime("%Y-%m")  # the current month is not complete
     areas = {item["area_code"] for item in body["items"]}
     assert "33" in areas and "33-yen-my" in areas
     province = {item["trade"]: item for item in body["items"] if item["area_code"] == "33"}
@@ -154,7 +131,7 @@ def test_series_cover_three_years_by_former_district_and_province(demo):
 def test_forecasts_say_which_method_serves_and_how_it_backtested(demo):
     """The acceptance figures themselves are asserted on the fixed-date demo in
     test_forecast_demo.py; here the API serves the same computation for today's registry."""
-    app, tokens, _ = demo
+    app, tokens = demo.app, demo.tokens
     body = _get(app, tokens, "/forecasts", kind="demand", area="33").get_json()
     served = body["methods"]["demand/province"]
     assert served in ("seasonal_naive", "holt_winters", "global_gbm")
@@ -165,38 +142,79 @@ def test_forecasts_say_which_method_serves_and_how_it_backtested(demo):
     assert all(r["rel_mae"] is not None and 0 <= r["coverage80"] <= 1 for r in rows)
     assert {i["trade"] for i in body["items"]} >= set(CORE_TRADES)
     item = next(i for i in body["items"] if i["trade"] == "garment")
-    assert len(item["forecast"]) == 12 and item["method"] == served
+    # The group's method, or seasonal naive where the series' own backtest chose it.
+    assert len(item["forecast"]) == 12 and item["method"] in (served, "seasonal_naive")
+    assert any(i["method"] == served for i in body["items"] if i["trade"] in CORE_TRADES)
     assert len(item["history"]) == 24
     for point in item["forecast"]:
         assert 0 <= point["lo95"] <= point["lo80"] <= point["point"] <= point["hi80"]
         assert point["hi80"] <= point["hi95"]
 
 
-def test_course_plan_closes_the_gap_within_capacity(demo):
-    """Acceptance: the plan closes the forecast shortfall that new courses can reach in time
-    (demand in the first months is too soon for any course: reported as lead_time), never
-    above a provider's capacity, and says why whatever remains open."""
-    app, tokens, _ = demo
+def test_course_plan_closes_what_capacity_and_lead_time_allow(demo):
+    """Acceptance: the plan closes every forecast shortfall that a course can still reach in
+    time within the providers' capacity, and what stays open is explained: by lead time
+    (the months too soon for the trade's shortest course) or by capacity (every offer that
+    could have reached it is used up). Never above a provider's capacity.
+
+    (Until 2026-12 this asserted "≥ 95 % of the reachable shortfall is closed"; how much
+    capacity binds depends on the day and the seed, so the invariant is asserted instead.)
+    """
+    app, tokens = demo.app, demo.tokens
     body = _get(app, tokens, "/course-plan").get_json()
     summary = pd.DataFrame(body["summary"])
     rows = pd.DataFrame(body["items"])
     assert len(rows) and summary["shortfall"].sum() > 100
-    by_trade = summary.groupby("trade")[
-        ["shortfall", "gap_closed", "remaining_gap_lead_time", "remaining_gap_capacity"]
-    ].sum()
-    reachable = by_trade["shortfall"] - by_trade["remaining_gap_lead_time"]
-    core = by_trade.loc[list(CORE_TRADES)]
-    assert (core["gap_closed"] >= 0.95 * reachable.loc[list(CORE_TRADES)]).all(), by_trade
-    assert (rows["expected_hires"] >= rows["gap_closed"] - 1e-6).all()
+    today = clock.today()
+    scope = svc.Scope(None, "former_district", today)
+    offers = svc.planning_inputs(scope)["offers"]
+    gaps = svc.gap_frame(scope)
+
+    # Every place of the shortfall is closed or left open for a stated reason (the answer
+    # rounds each figure to 3 decimals).
+    explained = (
+        summary["gap_closed"]
+        + summary["remaining_gap_lead_time"]
+        + summary["remaining_gap_capacity"]
+    )
+    no_placement = summary["reason"].fillna("").str.contains("no_placement")
+    np.testing.assert_allclose(
+        explained[~no_placement], summary.loc[~no_placement, "shortfall"], atol=2.5e-3
+    )
     open_ = summary[summary["remaining_gap"].fillna(0) > 1e-6]
     assert open_["reason"].notna().all()
-    # Never more places at a provider × trade than it can offer.
-    with app.app_context():
-        offers = svc.planning_inputs(svc.Scope(None, "former_district", TODAY))["offers"]
+    assert set(rows["trade"]) & set(CORE_TRADES)
+
+    # Capacity: what is left for capacity is left only where the trade's offers that could
+    # reach those months (the shortest ones reach them all) are used to the last place.
     used = rows.groupby(["provider", "trade"])["places"].sum()
     capacity = offers.set_index(["provider", "trade"])["capacity"]
     assert (used <= capacity.reindex(used.index)).all()
-    assert (rows["start_month"] >= TODAY.strftime("%Y-%m")).all()
+    shortest = offers.groupby("trade")["duration_months"].min()
+    capacity_bound = summary.groupby("trade")["remaining_gap_capacity"].sum()
+    for trade in capacity_bound[capacity_bound > 1e-6].index:
+        if trade not in shortest.index:
+            continue  # no provider teaches the trade at all
+        fastest = offers[
+            (offers["trade"] == trade) & (offers["duration_months"] == shortest[trade])
+        ]
+        left = fastest.set_index(["provider", "trade"])["capacity"] - used.reindex(
+            pd.MultiIndex.from_frame(fastest[["provider", "trade"]])
+        ).fillna(0).to_numpy()
+        assert (left == 0).all(), (trade, left[left > 0])
+
+    # Lead time: what is left for lead time lies in months no course of the trade can reach.
+    monthly = gaps[gaps["scope"] == "month"].copy()
+    month = pd.PeriodIndex(monthly["month"].astype(str), freq="M")
+    reach = pd.Period(today, "M") + monthly["trade"].map(shortest).fillna(10**6).astype(int)
+    too_soon = monthly[month.to_numpy() < reach.to_numpy()]
+    unreachable = too_soon.groupby(["trade", "area_code"])["shortfall"].sum()
+    lead_time = summary.set_index(["trade", "area_code"])["remaining_gap_lead_time"]
+    reachable_late = unreachable.reindex(lead_time.index).fillna(0)
+    assert (lead_time <= reachable_late + 1e-3).all(), lead_time[lead_time > reachable_late]
+
+    assert (rows["expected_hires"] >= rows["gap_closed"] - 1e-6).all()
+    assert (rows["start_month"] >= today.strftime("%Y-%m")).all()
     # Cohorts never exceed the provider's largest class.
     sizes = offers.set_index(["provider", "trade"])["cohort_size"]
     assert (
@@ -207,7 +225,7 @@ def test_course_plan_closes_the_gap_within_capacity(demo):
 
 
 def test_placement_results_by_provider_and_course_have_intervals(demo):
-    app, tokens, _ = demo
+    app, tokens = demo.app, demo.tokens
     for by in ("provider", "course"):
         items = _get(app, tokens, "/placement-results", by=by).get_json()["items"]
         shown = [i for i in items if not i["suppressed"]]
@@ -219,7 +237,7 @@ def test_placement_results_by_provider_and_course_have_intervals(demo):
 
 
 def test_fairness_report_lists_every_group_with_size_rates_ratio_and_interval(demo):
-    app, tokens, _ = demo
+    app, tokens = demo.app, demo.tokens
     body = _get(app, tokens, "/fairness").get_json()
     groups = pd.DataFrame(body["groups"])
     single = groups[groups["attribute"].isin(["gender", "ethnic_minority", "disability"])]
@@ -230,11 +248,19 @@ def test_fairness_report_lists_every_group_with_size_rates_ratio_and_interval(de
         & ~groups["attribute"].str.contains("×")
         & (groups["group"] != "unknown")
     ]
-    for column in (
-        "people", "scoring_rate", "scoring_impact_ratio", "scoring_impact_low",
-        "scoring_impact_high", "hire_rate", "hire_impact_ratio",
-    ):  # fmt: skip
-        assert shown[column].notna().all(), column
+    assert shown["people"].notna().all()
+    # A shown group has its figures, except those resting on a count of 1 to 9 people or
+    # events, which the report hides together with that count (how many groups that hits
+    # depends on the day and the seed).
+    scoring_known = shown["scored_people"].notna()
+    assert scoring_known.mean() > 0.5
+    hire_known = shown[["referred", "decided", "hired"]].notna().all(axis=1)
+    assert hire_known.mean() > 0.5
+    for column in ("scoring_rate", "scoring_impact_ratio", "scoring_impact_low",
+                   "scoring_impact_high"):  # fmt: skip
+        assert (shown[column].notna() == scoring_known).all(), column
+    for column in ("hire_rate", "hire_impact_ratio"):
+        assert (shown[column].notna() == hire_known).all(), column
     assert (shown["scoring_impact_low"] <= shown["scoring_impact_ratio"] + 1e-9).all()
     assert body["gate"]["passed"] in (True, False) and body["gate"]["reason"]
     assert body["unknowns"]
@@ -254,7 +280,7 @@ def test_fairness_report_lists_every_group_with_size_rates_ratio_and_interval(de
     ],
 )
 def test_bad_planning_queries_get_a_named_422(demo, path, params, field):
-    app, tokens, _ = demo
+    app, tokens = demo.app, demo.tokens
     response = _get(app, tokens, path, **params)
     assert response.status_code == 422, response.get_json()
     assert response.mimetype == "application/problem+json"
@@ -264,12 +290,13 @@ def test_bad_planning_queries_get_a_named_422(demo, path, params, field):
 # ---------------------------------------------------------------- the fairness gate
 
 
-def test_biased_model_is_held_back_until_an_admin_promotes_it_with_a_reason(tmp_path):
+@pytest.mark.parametrize("spec", RUN_WORLDS, ids=[w.name for w in RUN_WORLDS])
+def test_biased_model_is_held_back_until_an_admin_promotes_it_with_a_reason(spec, tmp_path):
     """History in which women were never hired, with a feature that gives them away (women
     are recorded with no experience): the model learns the bias through that proxy, and the
     fairness gate stops its automatic promotion; an admin may still promote it, with a
     reason that is recorded."""
-    data = generate(DemoConfig(today=TODAY, n_workers=3000, referrals_per_month=250))
+    data = generate(demo_config(spec, n_workers=3000, referrals_per_month=250))
     frames = {kind: frame.copy() for kind, frame in data.frames().items()}
     workers, referrals = frames["workers"], frames["referrals"]
     female = workers["gender"] == "female"
@@ -278,10 +305,8 @@ def test_biased_model_is_held_back_until_an_admin_promotes_it_with_a_reason(tmp_
     women = set(workers.loc[female, "external_id"])
     biased = referrals["worker_external_id"].isin(women) & (referrals["outcome"] == "hired")
     referrals.loc[biased, ["outcome", "hired_on", "left_on"]] = ["not_hired", "", ""]
-    app = create_app(_config(tmp_path))
-    with app.app_context():
-        _reset_schema()
-        import_frames(frames, TODAY)
+    with clock.pinned(spec.today), registry_app(tmp_path, "biased") as app:
+        import_frames(frames, spec.today)
         result = run_training()
         assert result["gate"]["fairness"]["passed"] is False, result["gate"]
         assert not result["promoted"]
@@ -303,15 +328,3 @@ def test_biased_model_is_held_back_until_an_admin_promotes_it_with_a_reason(tmp_
         assert model_store.current_version(root) == result["version"]
         promoted = model_store.read_metadata(root, result["version"])["promoted_by"]
         assert promoted["reason"].startswith("Đã rà soát") and promoted["role"] == "admin"
-        db.session.remove()
-        db.engine.dispose()
-
-
-def test_planning_cache_is_per_app_so_a_recreated_database_is_not_served_stale(tmp_path):
-    """Data versions restart at 0 in a new database; a process-wide cache keyed by them served
-    the previous database's series (seen when two test apps ran in one process)."""
-    first, second = create_app(_config(tmp_path / "a")), create_app(_config(tmp_path / "b"))
-    with first.app_context():
-        assert svc.cached(("series", 0), lambda: "first database") == "first database"
-    with second.app_context():
-        assert svc.cached(("series", 0), lambda: "second database") == "second database"

@@ -11,9 +11,10 @@ import sqlalchemy as sa
 
 from api.extensions import db
 from api.models import Commitment
+from matcher import clock
 from tests import factories
 
-TODAY = dt.date.today()
+TODAY = clock.today()
 
 
 def _patch(client, auth, referral_id: int, role: str = "caseworker", **body):

@@ -456,7 +456,7 @@ def test_forecast_panel_frame_has_a_row_per_series_and_month(seasonal_result):
     expected = ["kind", "trade", "area_code", "month", "method", "point", *QUANTILE_COLUMNS]
     assert list(frame.columns) == expected
     assert frame["month"].iloc[0] == pd.Period("2025-01", freq="M")
-    assert (frame["method"] == seasonal_result.chosen[()]).all()
+    assert (frame["method"] == _served(seasonal_result, seasonal_result.chosen[()])).all()
     bands = frame[list(QUANTILE_COLUMNS)].to_numpy()
     assert (np.diff(bands, axis=1) >= 0).all() and (bands >= 0).all()
     # Post-Tết peak survives into the forecast.
@@ -469,9 +469,40 @@ def test_forecast_panel_chooses_per_group():
     methods = [SeasonalNaive(), HoltWinters()]
     result = forecast_panel(panel, horizon=3, methods=methods, origins=4, choose_by=["kind"])
     assert set(result.chosen) == {("demand",), ("supply",), ("hires",)}
-    method_of_kind = result.frame.groupby("kind")["method"].unique()
-    for (kind,), method in result.chosen.items():
-        assert list(method_of_kind[kind]) == [method]
+    group_method = panel.keys["kind"].map({k: m for (k,), m in result.chosen.items()})
+    assert (result.frame["method"] == _served(result, group_method)).all()
+
+
+def _served(result, group_method) -> np.ndarray:
+    """The method each frame row must have: its group's, or seasonal naive on a series whose
+    own backtest shows the group's method no better than seasonal naive."""
+    per_series = result.backtest.per_series
+    n_series = len(result.frame) // result.frame["month"].nunique()
+    group = np.broadcast_to(np.asarray(group_method, dtype=object), (n_series,))
+    rel = np.array(
+        [
+            per_series.loc[per_series["method"] == m, "rel_mae"].to_numpy()[i]
+            for i, m in enumerate(group)
+        ]
+    )
+    served = np.where(rel >= 1, "seasonal_naive", group)
+    return np.repeat(served, result.frame["month"].nunique())
+
+
+def test_forecast_panel_serves_seasonal_naive_where_a_series_backtest_says_so():
+    """A series that repeats last year exactly is forecast best by seasonal naive; the group's
+    method serves the others."""
+    panel = seasonal_panel()
+    values = panel.values.copy()
+    values[0, 12:] = np.resize(values[0, :12], values.shape[1] - 12)  # repeats its first year
+    panel = Panel(keys=panel.keys, months=panel.months, values=values)
+    methods = [SeasonalNaive(), HoltWinters()]
+    result = forecast_panel(panel, horizon=12, methods=methods, origins=6)
+    assert result.chosen == {(): "holt_winters"}
+    method_of_series = result.frame.groupby("area_code", sort=False)["method"].first()
+    assert method_of_series.iloc[0] == "seasonal_naive"
+    assert (method_of_series.iloc[1:] == "holt_winters").mean() > 0.5
+    assert (result.frame["method"] == _served(result, "holt_winters")).all()
 
 
 def test_forecast_panel_falls_back_to_seasonal_naive_on_short_panel():

@@ -1,42 +1,17 @@
-"""Matching over HTTP on a small demo registry: matches, shortlists, pathways, model registry."""
+"""Matching over HTTP on the default demo registry, in every world: matches, shortlists,
+pathways, the model registry and allocation rounds."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from api import create_app
-from api.auth import create_token
-from api.cli import load_demo, run_training
 from api.extensions import db
 from api.models import Commitment, Enterprise, Referral, Worker
-from matcher import model_store
-from tests.conftest import _config, _reset_schema
-
-pytestmark = pytest.mark.slow
-TODAY = dt.date.today()
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """The default demo registry (as `make run` loads it) with its trained model."""
-    tmp = tmp_path_factory.mktemp("matching")
-    app = create_app(_config(tmp))
-    with app.app_context():
-        _reset_schema()
-        load_demo(n_workers=8000, n_enterprises=120, n_courses=300, seed=20250701, today=TODAY)
-        trained = run_training()
-        tokens = {role: create_token(role)[0] for role in ("caseworker", "planner", "admin")}
-        enterprise = db.session.scalar(sa.select(Enterprise).order_by(Enterprise.id))
-        tokens["enterprise"] = create_token("enterprise", enterprise=enterprise)[0]
-        db.session.commit()
-        yield app, tokens, trained
-        db.session.remove()
-        db.engine.dispose()
+from matcher import clock, model_store
 
 
 def _get(app, tokens, url, role="caseworker", **params):
@@ -55,7 +30,7 @@ def _worker_with_matches(app, tokens) -> tuple[int, dict]:
 
 
 def test_demo_training_promotes_a_model(demo):
-    app, tokens, trained = demo
+    app, tokens, trained = demo.app, demo.tokens, demo.trained
     assert trained["promoted"], trained["gate"]
     body = _get(app, tokens, "/api/v1/models", role="admin").get_json()
     assert body["serving"] == trained["version"] and body["error"] is None
@@ -65,7 +40,7 @@ def test_demo_training_promotes_a_model(demo):
 
 
 def test_matches_come_from_the_model_best_first_with_reasons(demo):
-    app, tokens, trained = demo
+    app, tokens, trained = demo.app, demo.tokens, demo.trained
     worker_id, body = _worker_with_matches(app, tokens)
     assert body["scorer"] == "model" and body["model_version"] == trained["version"]
     scores = [item["score"] for item in body["items"]]
@@ -75,7 +50,7 @@ def test_matches_come_from_the_model_best_first_with_reasons(demo):
         assert 0 <= item["score"] <= 1
         assert item["distance_km"] <= worker.max_commute_km + 1e-6
         assert item["slots_open"] > 0
-        assert item["expires_on"] is None or item["expires_on"] >= TODAY.isoformat()
+        assert item["expires_on"] is None or item["expires_on"] >= clock.today().isoformat()
         assert 2 <= len(item["reasons"]) <= 4
         assert all(r["vi"] and r["en"] for r in item["reasons"])
     texts = " ".join(r["vi"] for item in body["items"] for r in item["reasons"])
@@ -83,7 +58,7 @@ def test_matches_come_from_the_model_best_first_with_reasons(demo):
 
 
 def test_matches_respect_radius_and_trade_filters(demo):
-    app, tokens, _ = demo
+    app, tokens = demo.app, demo.tokens
     worker_id, _ = _worker_with_matches(app, tokens)
     near = _get(app, tokens, f"/api/v1/workers/{worker_id}/matches", radius_km=5).get_json()
     assert all(item["distance_km"] <= 5 for item in near["items"])
@@ -91,9 +66,10 @@ def test_matches_respect_radius_and_trade_filters(demo):
     assert all(item["trade"] == "garment" for item in garment["items"])
 
 
+@pytest.mark.writes
 def test_index_follows_hires_and_new_commitments(demo):
     """A commitment that fills up disappears from matches; a new one nearby appears."""
-    app, tokens, _ = demo
+    app, tokens = demo.app, demo.tokens
     worker_id, body = _worker_with_matches(app, tokens)
     top = body["items"][0]
     commitment = db.session.get(Commitment, top["commitment_id"])
@@ -110,7 +86,7 @@ def test_index_follows_hires_and_new_commitments(demo):
             "trade": commitment.trade,
             "slots": 5,
             "wage_vnd": 30_000_000,
-            "start_date": TODAY.isoformat(),
+            "start_date": clock.today().isoformat(),
             "ward_code": worker.ward_code,
             "lat": worker.lat,
             "lon": worker.lon,
@@ -123,8 +99,9 @@ def test_index_follows_hires_and_new_commitments(demo):
     assert new_id in {i["commitment_id"] for i in again.get_json()["items"]}
 
 
+@pytest.mark.writes
 def test_referral_from_a_match_keeps_what_was_shown(demo):
-    app, tokens, _ = demo
+    app, tokens = demo.app, demo.tokens
     worker_id, body = _worker_with_matches(app, tokens)
     item = body["items"][-1]
     response = app.test_client().post(
@@ -146,7 +123,7 @@ def test_referral_from_a_match_keeps_what_was_shown(demo):
 
 
 def test_candidates_for_own_commitment_and_404_for_others(demo):
-    app, tokens, _ = demo
+    app, tokens = demo.app, demo.tokens
     enterprise = db.session.scalar(sa.select(Enterprise).order_by(Enterprise.id))
     own = db.session.scalar(
         sa.select(Commitment).where(
@@ -170,7 +147,7 @@ def test_candidates_for_own_commitment_and_404_for_others(demo):
 
 
 def test_pathways_lead_to_committed_jobs(demo):
-    app, tokens, _ = demo
+    app, tokens = demo.app, demo.tokens
     found = None
     for worker_id in range(1, 600):
         body = _get(app, tokens, f"/api/v1/workers/{worker_id}/pathways", radius_km=60).get_json()
@@ -179,13 +156,14 @@ def test_pathways_lead_to_committed_jobs(demo):
             break
     assert found is not None, "no demo worker has a pathway"
     item = found["items"][0]
-    assert item["commitments"] and item["start_date"] >= TODAY.isoformat()
+    assert item["commitments"] and item["start_date"] >= clock.today().isoformat()
     assert 0 <= item["expected_hire_probability"] <= 1
     assert any("khóa" in r["vi"] for r in item["reasons"])
 
 
+@pytest.mark.writes
 def test_tampered_artifact_is_refused_and_rules_serve(demo, tmp_path):
-    app, tokens, trained = demo
+    app, tokens, trained = demo.app, demo.tokens, demo.trained
     root = Path(app.config["MODELS_DIR"])
     artifact = root / trained["version"] / model_store.ARTIFACT
     original = artifact.read_bytes()
@@ -205,8 +183,9 @@ def test_tampered_artifact_is_refused_and_rules_serve(demo, tmp_path):
     assert _get(app, tokens, "/api/v1/models", role="admin").get_json()["error"] is None
 
 
+@pytest.mark.writes
 def test_model_from_another_sklearn_version_is_refused(demo):
-    app, _, trained = demo
+    app, trained = demo.app, demo.trained
     root = Path(app.config["MODELS_DIR"])
     path = root / trained["version"] / model_store.METADATA
     original = path.read_text(encoding="utf-8")
@@ -220,8 +199,9 @@ def test_model_from_another_sklearn_version_is_refused(demo):
         path.write_text(original, encoding="utf-8")
 
 
+@pytest.mark.writes
 def test_training_again_gates_against_current_and_promote_switches_without_restart(demo):
-    app, tokens, trained = demo
+    app, tokens, trained = demo.app, demo.tokens, demo.trained
     client = app.test_client()
     headers = {"Authorization": f"Bearer {tokens['admin']}"}
     response = client.post("/api/v1/models/train", json={"promote": "never"}, headers=headers)
@@ -248,12 +228,12 @@ def test_training_again_gates_against_current_and_promote_switches_without_resta
     assert missing.status_code == 404
 
 
+@pytest.mark.writes
 def test_touch_recreates_a_missing_version_row(demo):
     """A write after the counters were emptied still bumps them (a stale index is a bug)."""
     from api.models import DataVersion
     from api.versions import current, touch
 
-    app, _, _ = demo
     db.session.execute(sa.delete(DataVersion).where(DataVersion.name == "courses"))
     touch("courses")
     db.session.commit()
@@ -269,9 +249,10 @@ def _post(app, tokens, url, body, role="caseworker"):
     )
 
 
+@pytest.mark.writes
 @pytest.mark.parametrize("policy", ["max_hires", "stable"])
 def test_allocation_respects_capacities_and_planners_see_summary_only(demo, policy):
-    app, tokens, _ = demo
+    app, tokens = demo.app, demo.tokens
     response = _post(app, tokens, "/api/v1/allocations", {"policy": policy}, role="planner")
     assert response.status_code == 201, response.get_json()
     run = response.get_json()
@@ -295,15 +276,17 @@ def test_allocation_respects_capacities_and_planners_see_summary_only(demo, poli
         assert count <= commitment.slots - commitment.slots_filled
 
 
+@pytest.mark.writes
 def test_max_hires_beats_greedy_top1_by_ten_percent_on_demo(demo):
-    app, tokens, _ = demo
+    app, tokens = demo.app, demo.tokens
     run = _post(app, tokens, "/api/v1/allocations", {"policy": "max_hires"}).get_json()
     summary = run["summary"]
     assert summary["gain_percent"] >= 10.0, summary
 
 
+@pytest.mark.writes
 def test_confirm_refers_chosen_pairs_only_and_export(demo):
-    app, tokens, trained = demo
+    app, tokens = demo.app, demo.tokens
     run = _post(app, tokens, "/api/v1/allocations", {"policy": "max_hires"}).get_json()
     before = db.session.scalar(sa.select(sa.func.count()).select_from(Referral))
     chosen = [p["id"] for p in run["pairs"][:3]]
@@ -324,17 +307,19 @@ def test_confirm_refers_chosen_pairs_only_and_export(demo):
     assert denied.status_code == 403
 
 
+@pytest.mark.writes
 def test_allocation_population_filters_by_dates(demo):
     """Dates in the stored parameters are compared as dates (PostgreSQL refused text)."""
-    app, tokens, _ = demo
-    body = {"graduated_since": "2000-01-01", "available_by": TODAY.isoformat()}
+    app, tokens = demo.app, demo.tokens
+    body = {"graduated_since": "2000-01-01", "available_by": clock.today().isoformat()}
     response = _post(app, tokens, "/api/v1/allocations", body)
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["summary"]["population"] > 0
 
 
+@pytest.mark.writes
 def test_cli_allocate_prints_summary_and_writes_pairs(demo, tmp_path):
-    app, _, _ = demo
+    app = demo.app
     target = tmp_path / "pairs.csv"
     result = app.test_cli_runner().invoke(
         args=["allocate", "--policy", "stable", "--factor", "1.2", "--csv", str(target)]
@@ -344,8 +329,9 @@ def test_cli_allocate_prints_summary_and_writes_pairs(demo, tmp_path):
     assert target.read_text(encoding="utf-8-sig").startswith("pair_id,worker_id")
 
 
+@pytest.mark.writes
 def test_large_allocation_runs_in_background_and_reports_progress(demo):
-    app, tokens, _ = demo
+    app, tokens = demo.app, demo.tokens
     app.config["ALLOCATION_BACKGROUND_ABOVE"] = 0
     try:
         response = _post(app, tokens, "/api/v1/allocations", {"policy": "max_hires"})

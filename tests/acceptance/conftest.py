@@ -1,0 +1,113 @@
+"""Demo-level acceptance: the default demo, imported and trained once per world per run.
+
+A *world* is the default Hưng Yên demo (8,000 workers, as `make run` loads it) generated as
+of a pinned day with a seed, imported through the ordinary import path and trained with
+`caunoi train`'s code. Its figures depend on the data, so every acceptance test runs in
+several worlds: three days of the year (the month after Tết, mid-year, December) on the
+default seed, and two other seeds. Hyper-parameters were tuned on seeds 1–6, never on these.
+
+On SQLite (the default backend, what `make run` serves) every test runs in every world. On
+PostgreSQL the same tests run in the December world, which proves the persistence path;
+``CAUNOI_ACCEPTANCE_WORLDS=all`` runs them all there too (names also work: ``after-tet,...``).
+
+Worlds are built by session fixtures, one at a time (pytest finishes a world's tests before
+the next), and with xdist each world's tests go to one worker (``--dist loadgroup``). Tests
+that write to the registry are marked ``writes`` and run after the read-only tests of their
+world, so the planning figures are computed on the registry exactly as imported.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from api.auth import create_token
+from api.cli import import_frames, run_training
+from api.extensions import db
+from api.models import Enterprise
+from matcher import clock
+from matcher.demo import DemoData, generate
+from tests.acceptance.worlds import (
+    RUN_WORLDS,
+    DemoWorld,
+    WorldSpec,
+    close_registry,
+    demo_config,
+    open_registry,
+)
+
+
+@pytest.fixture(scope="session", params=RUN_WORLDS, ids=[w.name for w in RUN_WORLDS])
+def _world(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[DemoWorld]:
+    spec: WorldSpec = request.param
+    tmp = tmp_path_factory.mktemp(f"world-{spec.name}")
+    # Built as of its day; neither the pin nor the app context outlives the build, so tests
+    # of other layers that run between worlds see the run's own day.
+    with clock.pinned(spec.today):
+        app = open_registry(tmp, f"world_{spec.name}")
+        with app.app_context():
+            data = generate(demo_config(spec))
+            reports = import_frames(data.frames(), spec.today)
+            trained = run_training()
+            tokens = {role: create_token(role)[0] for role in ("caseworker", "planner", "admin")}
+            tokens["planner-33"] = create_token("planner", province_code="33")[0]
+            enterprise = db.session.scalar(sa.select(Enterprise).order_by(Enterprise.id))
+            tokens["enterprise"] = create_token("enterprise", enterprise=enterprise)[0]
+            db.session.commit()
+            db.session.remove()
+    yield DemoWorld(spec, data, app, tokens, trained, reports)
+    close_registry(app)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def demo_data(_world: DemoWorld) -> DemoData:
+    """The world's generated data set, as written to the import files."""
+    return _world.data
+
+
+@pytest.fixture
+def demo(_world: DemoWorld) -> Iterator[DemoWorld]:
+    """The world, with the clock on its day and its app context pushed for the test."""
+    with clock.pinned(_world.today), _world.app.app_context():
+        yield _world
+        db.session.remove()
+
+
+def _world_of(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    if callspec is None or "_world" not in callspec.params:
+        return None
+    return callspec.params["_world"].name
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Send each world's tests to one xdist worker (before xdist reads the groups)."""
+    for item in items:
+        name = _world_of(item)
+        if name is not None:
+            item.add_marker(pytest.mark.xdist_group(f"world-{name}"))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Run each world's tests together, read-only ones first.
+
+    After every collection_modifyitems hook (pytest's own grouping by parameter included)
+    and before xdist reports the collection to its controller, which schedules by index.
+    """
+    order = {spec.name: i for i, spec in enumerate(RUN_WORLDS)}
+    items = session.items
+
+    def key(pair: tuple[int, pytest.Item]) -> tuple:
+        position, item = pair
+        name = _world_of(item)
+        if name is None:
+            return (0, 0, False, position)
+        return (1, order[name], "writes" in item.keywords, position)
+
+    items[:] = [item for _, item in sorted(enumerate(items), key=key)]

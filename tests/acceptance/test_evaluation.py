@@ -1,0 +1,36 @@
+"""The trained model against the truth of the default demo, in every world."""
+
+from __future__ import annotations
+
+import pytest
+
+from matcher.evaluation import train_and_evaluate, true_ranking_quality
+from matcher.scoring import RuleScorer
+from matcher.snapshot import from_contract_frames, training_set
+
+
+@pytest.fixture(scope="session")
+def default_demo(demo_data):
+    """The world's data, its snapshot as the contract files give it, and the training rows."""
+    snapshot = from_contract_frames(demo_data.frames(), today=demo_data.config.today)
+    return demo_data, snapshot, training_set(snapshot)
+
+
+def test_train_and_evaluate_beats_rules_on_default_demo(default_demo):
+    _, snapshot, rows = default_demo
+    report = train_and_evaluate(snapshot, RuleScorer(), ts=rows)
+    assert report.promote, report.reason
+    assert report.scores["model"]["auc"] > 0.75
+
+
+def test_trained_model_meets_acceptance_targets_on_default_demo(default_demo):
+    """The matching targets on the default demo of every world: held-out workers, true gains.
+
+    Hyper-parameters were chosen on demo data sets of other seeds (1–6), never this one.
+    """
+    data, snapshot, rows = default_demo
+    quality = true_ranking_quality(data, snapshot, ts=rows)
+    assert quality.n_queries >= 300
+    assert quality.ndcg["model"] >= 0.93, quality.ndcg
+    assert quality.ndcg["model"] >= quality.ndcg["nearest_in_trade"] + 0.15, quality.ndcg
+    assert quality.calibration["ece_true"] < 0.03, quality.calibration
