@@ -55,11 +55,6 @@ def now() -> dt.datetime:
     return dt.datetime.combine(day, real.time())
 
 
-def is_set() -> bool:
-    """Say whether "today" is pinned or configured rather than read from the system clock."""
-    return bool(_pinned) or bool(os.environ.get(ENV_VAR, "").strip())
-
-
 @contextmanager
 def pinned(day: dt.date | str) -> Iterator[dt.date]:
     """Make :func:`today` answer ``day`` inside the block (nested pins stack)."""

@@ -80,9 +80,10 @@ def app_config(
 
 
 def empty_tables(app: Flask) -> None:
-    """Delete every row and restart the ids, keeping the schema: an empty registry.
+    """Delete every row and restart the ids, keeping the schema: an empty PostgreSQL registry.
 
-    Much cheaper than TRUNCATE (PostgreSQL) or a new schema per test. The data-version
+    Much cheaper than TRUNCATE or a new schema per test (SQLite tests get a new in-memory
+    database instead). The data-version
     counters are bumped, never reset, so an in-memory index built before cannot mistake
     the emptied tables for the ones it indexed.
     """
@@ -93,28 +94,18 @@ def empty_tables(app: Flask) -> None:
     with db.engine.begin() as connection:
         for table in tables:
             connection.execute(table.delete())
-        if connection.dialect.name == "postgresql":
-            sequences = connection.execute(
-                sa.text(
-                    "SELECT pg_get_serial_sequence(quote_ident(table_name), column_name) "
-                    "FROM information_schema.columns WHERE table_schema = current_schema() "
-                    "AND column_default LIKE 'nextval%'"
-                )
-            ).scalars()
-            for sequence in [s for s in sequences if s]:
-                connection.execute(sa.text("SELECT setval(:s, 1, false)"), {"s": sequence})
-        elif _has_sqlite_sequence(connection):
-            connection.execute(sa.text("DELETE FROM sqlite_sequence"))
+        sequences = connection.execute(
+            sa.text(
+                "SELECT pg_get_serial_sequence(quote_ident(table_name), column_name) "
+                "FROM information_schema.columns WHERE table_schema = current_schema() "
+                "AND column_default LIKE 'nextval%'"
+            )
+        ).scalars()
+        for sequence in [s for s in sequences if s]:
+            connection.execute(sa.text("SELECT setval(:s, 1, false)"), {"s": sequence})
         versions = connection.execute(sa.select(DataVersion.name)).scalars().all()
         missing = [n for n in DATA_NAMES if n not in versions]
         if missing:
             connection.execute(sa.insert(DataVersion), [{"name": n, "version": 1} for n in missing])
         connection.execute(sa.update(DataVersion).values(version=DataVersion.version + 1))
 
-
-def _has_sqlite_sequence(connection: sa.Connection) -> bool:
-    return bool(
-        connection.execute(
-            sa.text("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'")
-        ).first()
-    )

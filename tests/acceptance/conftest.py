@@ -50,7 +50,7 @@ def _world(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[DemoWor
         app = open_registry(tmp, f"world_{spec.name}")
         with app.app_context():
             data = generate(demo_config(spec))
-            reports = import_frames(data.frames(), spec.today)
+            import_frames(data.frames(), spec.today)
             trained = run_training()
             tokens = {role: create_token(role)[0] for role in ("caseworker", "planner", "admin")}
             tokens["planner-33"] = create_token("planner", province_code="33")[0]
@@ -58,7 +58,7 @@ def _world(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[DemoWor
             tokens["enterprise"] = create_token("enterprise", enterprise=enterprise)[0]
             db.session.commit()
             db.session.remove()
-    yield DemoWorld(spec, data, app, tokens, trained, reports)
+    yield DemoWorld(spec, data, app, tokens, trained)
     close_registry(app)
     shutil.rmtree(tmp, ignore_errors=True)
 

@@ -9,7 +9,7 @@ import datetime as dt
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +71,6 @@ class DemoWorld:
     app: Flask
     tokens: dict[str, str]
     trained: dict[str, Any]
-    import_reports: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def today(self) -> dt.date:
