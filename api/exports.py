@@ -1,25 +1,54 @@
-"""Tables as downloads: CSV with a BOM (so Excel reads Vietnamese) or .xlsx."""
+"""Tables as downloads: CSV with a BOM (so Excel reads Vietnamese) or .xlsx.
+
+Every export goes through `table_response`, the one writer, because every export carries text
+someone else typed: an enterprise's name, a course's provider. A spreadsheet treats a cell
+that starts with ``=``, ``+``, ``-`` or ``@`` as a formula (OWASP "CSV injection"), so such
+text is written with a leading apostrophe, and .xlsx text cells are stored as strings, never
+as formulas. Numbers stay numbers.
+"""
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import math
+import numbers
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import openpyxl
 from flask import Response
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
+#: Leading characters that make a spreadsheet evaluate text (OWASP's list).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_text(text: str) -> str:
+    """Neutralise text a spreadsheet would run as a formula: prefix it with an apostrophe."""
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
 
 def _cell(value: Any) -> Any:
+    """A value as a safe cell: numbers, dates and booleans as they are, anything else as text."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return ""
+    if isinstance(value, numbers.Number | dt.date):
+        return value
     if isinstance(value, list | tuple):
-        return "; ".join(str(v) for v in value)
-    return value
+        value = "; ".join(str(v) for v in value)
+    return safe_text(str(value))
+
+
+def _headers(name: str, extension: str) -> dict[str, str]:
+    return {
+        "Content-Disposition": f'attachment; filename="{name}.{extension}"',
+        # Exports carry personal data or planning figures: no cache may keep a copy.
+        "Cache-Control": "no-store",
+    }
 
 
 def table_response(
@@ -27,27 +56,41 @@ def table_response(
 ) -> Response:
     """Answer a table as CSV (``fmt="csv"``) or .xlsx (``fmt="xlsx"``) named ``name``."""
     if fmt == "xlsx":
-        book = openpyxl.Workbook()
-        sheet = book.active
-        sheet.append(list(header))
-        for row in rows:
-            sheet.append([_cell(v) for v in row])
-        buffer = io.BytesIO()
-        book.save(buffer)
         return Response(
-            buffer.getvalue(),
-            mimetype=XLSX_MIME,
-            headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+            xlsx_bytes(header, rows), mimetype=XLSX_MIME, headers=_headers(name, "xlsx")
         )
     text = io.StringIO()
     writer = csv.writer(text)
-    writer.writerow(header)
+    writer.writerow([_cell(h) for h in header])
     writer.writerows([_cell(v) for v in row] for row in rows)
     return Response(
-        "\ufeff" + text.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        "\ufeff" + text.getvalue(), mimetype="text/csv", headers=_headers(name, "csv")
     )
+
+
+def xlsx_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    """One sheet in write-only mode; text cells are typed as strings so none is a formula."""
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet()
+
+    def typed(value: Any) -> Any:
+        value = _cell(value)
+        if isinstance(value, dt.date):
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.number_format = "dd/mm/yyyy"  # the Vietnamese way of writing a date
+            return cell
+        if not isinstance(value, str):
+            return value
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.data_type = "s"  # openpyxl would otherwise store "=…" as a formula
+        return cell
+
+    sheet.append([typed(h) for h in header])
+    for row in rows:
+        sheet.append([typed(v) for v in row])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
 
 
 def dict_table_response(rows: list[dict[str, Any]], name: str, fmt: str) -> Response:

@@ -34,6 +34,7 @@ import io
 import re
 import unicodedata
 import warnings
+import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,6 +57,15 @@ MAX_ADDRESS_LENGTH = 500
 LAT_RANGE = (8.0, 24.0)
 LON_RANGE = (102.0, 110.0)
 DEFAULT_MAX_COMMUTE_KM = 30.0
+
+# Upload limits: what a file may declare does not matter, only what these allow. Every kind
+# has at most 20 columns, so 100 leaves room for a sender's extra columns (they are ignored).
+MAX_COLUMNS = 100
+MAX_CELLS = 10_000_000
+# An .xlsx is a zip: a few MB can inflate to GB. openpyxl streams the sheet but holds the
+# shared-strings table in memory, so both the whole and that part are capped (uncompressed).
+MAX_XLSX_UNCOMPRESSED = 512 * 1024 * 1024
+MAX_XLSX_SHARED_STRINGS = 128 * 1024 * 1024
 
 
 # --------------------------------------------------------------------------------------------
@@ -556,24 +566,34 @@ _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _DELIMITERS = (",", ";")
 
 
-def read_table(data: bytes, filename: str, *, max_rows: int | None = None) -> Table:
+def read_table(
+    data: bytes,
+    filename: str,
+    *,
+    max_rows: int | None = None,
+    max_columns: int = MAX_COLUMNS,
+    max_cells: int = MAX_CELLS,
+) -> Table:
     """Read a CSV (UTF-8, ',' or ';') or .xlsx file into a :class:`Table` of cell strings.
 
     The header must be row 1. Fully blank rows are skipped but keep their numbering, so a
     row number always points at the row the user sees in Excel. ``max_rows`` limits the
-    number of (non-blank) data rows.
+    number of (non-blank) data rows, ``max_columns`` the header's width and ``max_cells``
+    rows × width; cells right of the header are ignored. An .xlsx is streamed (read-only,
+    its declared dimensions ignored), so memory follows these limits, not the file's claims.
 
     Raises
     ------
     FileFormatError
-        When the file is empty, not a CSV or .xlsx, not UTF-8, has no header row, or has
-        more than ``max_rows`` data rows.
+        When the file is empty, not a CSV or .xlsx, not UTF-8, has no header row, or breaks
+        one of the limits.
     """
     if not data.removeprefix(_UTF8_BOM).strip():
         raise FileFormatError("Tệp rỗng / the file is empty", code="empty_file")
     name = (filename or "").lower()
+    limits = _Limits(max_rows, max_columns, max_cells)
     if data.startswith(_ZIP_MAGIC):
-        header, rows, numbers = _read_xlsx(data, max_rows)
+        header, rows, numbers = _read_xlsx(data, limits)
     elif data.startswith(_OLE_MAGIC) or name.endswith(".xls"):
         raise FileFormatError(
             "Tệp Excel cũ (.xls) không được hỗ trợ, hãy lưu thành .xlsx hoặc CSV UTF-8 / legacy"
@@ -587,8 +607,15 @@ def read_table(data: bytes, filename: str, *, max_rows: int | None = None) -> Ta
             code="unreadable",
         )
     else:
-        header, rows, numbers = _read_csv(data, max_rows)
+        header, rows, numbers = _read_csv(data, limits)
     return Table(header=header, rows=rows, row_numbers=numbers)
+
+
+@dataclass(frozen=True)
+class _Limits:
+    rows: int | None
+    columns: int
+    cells: int
 
 
 def _too_many_rows(max_rows: int) -> FileFormatError:
@@ -609,21 +636,41 @@ def _no_header() -> FileFormatError:
 
 
 def _collect(
-    records: Iterable[list[str]], max_rows: int | None
+    records: Iterable[list[str]], limits: _Limits
 ) -> tuple[list[str], list[list[str]], list[int]]:
-    """Split header from data rows, dropping fully blank rows but keeping row numbers."""
+    """Split header from data rows, dropping fully blank rows but keeping row numbers.
+
+    The header's last named column sets the width; every row is cut to it, so a row padded
+    to thousands of cells costs no more than a short one.
+    """
     iterator = iter(records)
     header = next(iterator, None)
     if header is None:
         raise FileFormatError("Tệp rỗng / the file is empty", code="empty_file")
-    if not any(cell.strip() for cell in header):
-        if any(any(cell.strip() for cell in row) for row in iterator):
+    width = len(header)
+    while width and not header[width - 1].strip():
+        width -= 1
+    if width == 0:
+        if any(any(cell.strip() for cell in row[: limits.columns]) for row in iterator):
             raise _no_header()
         raise FileFormatError("Tệp rỗng / the file is empty", code="empty_file")
+    if width > limits.columns:
+        raise FileFormatError(
+            f"Dòng tiêu đề có hơn {limits.columns} cột / the header row has more than"
+            f" {limits.columns} columns",
+            code="too_many_columns",
+            row=1,
+        )
+    header = header[:width]
     rows: list[list[str]] = []
     numbers: list[int] = []
-    limit = max_rows if max_rows is not None else -1
+    limit = limits.rows if limits.rows is not None else -1
+    max_rows_by_cells = limits.cells // width
     for number, row in enumerate(iterator, start=2):
+        if len(row) > width:
+            # Keep one stray cell, if any, so that validation can name the row.
+            stray = next((cell for cell in row[width:] if cell and not cell.isspace()), None)
+            row = row[:width] if stray is None else [*row[:width], stray]
         for cell in row:
             if cell and not cell.isspace():
                 break
@@ -631,6 +678,12 @@ def _collect(
             continue
         if len(rows) == limit:
             raise _too_many_rows(limit)
+        if len(rows) == max_rows_by_cells:
+            raise FileFormatError(
+                f"Tệp có hơn {limits.cells} ô dữ liệu, hãy chia nhỏ tệp / the file has more"
+                f" than {limits.cells} cells; split it",
+                code="too_many_cells",
+            )
         rows.append(row)
         numbers.append(number)
     return header, rows, numbers
@@ -686,12 +739,12 @@ def _sniff_delimiter(text: str) -> str:
     return best
 
 
-def _read_csv(data: bytes, max_rows: int | None) -> tuple[list[str], list[list[str]], list[int]]:
+def _read_csv(data: bytes, limits: _Limits) -> tuple[list[str], list[list[str]], list[int]]:
     text = _decode(data)
     delimiter = _sniff_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        return _collect(reader, max_rows)
+        return _collect(reader, limits)
     except csv.Error as exc:
         raise FileFormatError(
             f"CSV không đọc được ở dòng {reader.line_num}: {exc} / malformed CSV at line"
@@ -722,9 +775,33 @@ def _xlsx_cell(value: object) -> str:
     return str(value)
 
 
-def _read_xlsx(data: bytes, max_rows: int | None) -> tuple[list[str], list[list[str]], list[int]]:
+def _check_zip(data: bytes) -> None:
+    """Refuse a workbook that would inflate beyond the caps before any XML is parsed."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise FileFormatError(
+            "Không đọc được tệp .xlsx (tệp hỏng hoặc không phải bảng tính Excel) / cannot"
+            f" read the .xlsx file (damaged, or not an Excel workbook): {exc}",
+            code="unreadable",
+        ) from None
+    total = sum(member.file_size for member in members)
+    strings = sum(m.file_size for m in members if m.filename.lower().endswith("sharedstrings.xml"))
+    if total > MAX_XLSX_UNCOMPRESSED or strings > MAX_XLSX_SHARED_STRINGS:
+        raise FileFormatError(
+            f"Tệp .xlsx giải nén ra {total // 2**20} MB, vượt giới hạn"
+            f" {MAX_XLSX_UNCOMPRESSED // 2**20} MB; hãy lưu thành CSV hoặc chia nhỏ tệp / the"
+            f" .xlsx inflates to {total // 2**20} MB, over the"
+            f" {MAX_XLSX_UNCOMPRESSED // 2**20} MB limit; save it as CSV or split it",
+            code="too_large",
+        )
+
+
+def _read_xlsx(data: bytes, limits: _Limits) -> tuple[list[str], list[list[str]], list[int]]:
     import openpyxl  # deferred: a CSV import should not pay for loading openpyxl
 
+    _check_zip(data)
     with warnings.catch_warnings():
         # openpyxl warns about workbook features it drops (styles, data validation,
         # drawings); none of them affects cell values, and the test suite turns warnings
@@ -742,10 +819,14 @@ def _read_xlsx(data: bytes, max_rows: int | None) -> tuple[list[str], list[list[
             if not workbook.worksheets:
                 raise FileFormatError("Tệp rỗng / the file is empty", code="empty_file")
             sheet = workbook.worksheets[0]
+            # The declared dimension (say A1:XFD8001) would pad every row to its width and
+            # could stop reading early; ignore it and read at most one column past the cap.
+            sheet.reset_dimensions()
             cells = (
-                [_xlsx_cell(value) for value in row] for row in sheet.iter_rows(values_only=True)
+                [_xlsx_cell(value) for value in row]
+                for row in sheet.iter_rows(max_col=limits.columns + 1, values_only=True)
             )
-            return _collect(cells, max_rows)
+            return _collect(cells, limits)
         finally:
             workbook.close()
 
@@ -788,11 +869,36 @@ _BOOLEANS = {
 }
 
 
-def _clean(raw: str) -> str:
-    """Trim and NFC-normalise a cell; refuse control characters."""
+# Free text may carry an invisible format character pasted from the web or a chat app; it is
+# dropped. In an identifier or a code it would make a look-alike record ("NLD000001" and
+# "NLD000001" + U+200B), so it is refused.
+_FREE_TEXT_TYPES = frozenset({"text", "address", "skills"})
+
+
+def _invisible(text: str) -> str | None:
+    """The first invisible format character (Unicode category Cf: U+200B, U+FEFF, …)."""
+    for char in text:
+        if unicodedata.category(char) == "Cf":
+            return char
+    return None
+
+
+def _clean(raw: str, free_text: bool = True) -> str:
+    """Trim and NFC-normalise a cell; refuse control characters; drop (in free text) or
+    refuse (in identifiers and codes) invisible format characters."""
     text = raw.strip()
     if not text.isascii():
-        text = unicodedata.normalize("NFC", text).strip()
+        text = unicodedata.normalize("NFC", text)
+        hidden = _invisible(text)
+        if hidden is not None and free_text:
+            text = "".join(c for c in text if unicodedata.category(c) != "Cf")
+        elif hidden is not None:
+            raise _Invalid(
+                f"chứa ký tự vô hình U+{ord(hidden):04X} (thường do sao chép từ web); hãy gõ lại",
+                f"contains the invisible character U+{ord(hidden):04X} (usually pasted from the"
+                " web); retype it",
+            )
+        text = text.strip()
     found = _CONTROL.search(text)
     if found:
         code = f"U+{ord(found.group()):04X}"
@@ -1024,7 +1130,7 @@ class _Column:
 
     def read(self, raw: str) -> _Result:
         try:
-            text = _clean(raw)
+            text = _clean(raw, self.spec.type in _FREE_TEXT_TYPES)
             if not text:
                 if self.spec.required:
                     return False, _REQUIRED
@@ -1287,8 +1393,8 @@ def validate(
             problems.append(
                 (
                     None,
-                    f"dòng có {count} ô nhưng tiêu đề chỉ có {width} cột / row has {count}"
-                    f" cells but the header has {width} columns",
+                    f"dòng có dữ liệu bên phải cột cuối (tiêu đề chỉ có {width} cột) / row has"
+                    f" data right of the last column (the header has {width} columns)",
                 )
             )
         for column in columns:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import tracemalloc
 import unicodedata
 import zipfile
 
@@ -14,6 +15,7 @@ from matcher import ingest
 from matcher.errors import FileFormatError
 from matcher.ingest import COLUMNS, KINDS, Batch, Table, read_table, validate
 from matcher.places import gazetteer
+from tests import xlsx_files
 
 TODAY = dt.date(2025, 10, 1)
 YEN_MY = "12073"  # Xã Yên Mỹ, Hưng Yên (2025 scheme)
@@ -323,6 +325,67 @@ def test_read_blank_first_row_raises_no_header():
     assert caught.value.row == 1
 
 
+# ----- upload limits (issue 10: what a file declares must not set the cost) ----------------
+
+
+def test_read_xlsx_padded_dimension_costs_no_more_than_its_cells():
+    # 143 kB declaring A1:XFD8001 took 31 s and 1 GB: every row was padded to 16,384 cells.
+    tracemalloc.start()
+    try:
+        table = read_table(xlsx_files.padded_rows(8000), "w.xlsx")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert table.header == ["external_id", "full_name"]
+    assert len(table.rows) == 8000
+    assert max(len(row) for row in table.rows) == 2
+    assert peak < 40 * 2**20
+
+
+def test_read_xlsx_stray_cells_cost_nothing_and_near_ones_are_named():
+    # A cell in column XFD made openpyxl build a 16,384-cell row; only 101 columns are read.
+    far = read_table(xlsx_files.far_right_cells(2000, "XFD"), "w.xlsx")
+    near = read_table(xlsx_files.far_right_cells(50, "CW"), "w.xlsx")  # column 101
+
+    assert max(len(row) for row in far.rows) == 1
+    # The stray is kept after the header's cells, so validation names the row (see
+    # test_validate_extra_cells_beyond_header_is_row_error).
+    assert near.rows[0] == ["NLD000002", "x"]
+
+
+def test_read_header_wider_than_limit_rejects_file():
+    assert len(read_table(xlsx_files.wide_header(100), "w.xlsx").header) == 100
+
+    with pytest.raises(FileFormatError) as caught:
+        read_table(xlsx_files.wide_header(101), "w.xlsx")
+
+    assert caught.value.code == "too_many_columns"
+    with pytest.raises(FileFormatError) as caught:
+        read_table((",".join(f"c{i}" for i in range(101)) + "\nx\n").encode(), "w.csv")
+    assert caught.value.code == "too_many_columns"
+
+
+def test_read_more_cells_than_limit_rejects_file():
+    data = b"a,b,c\n" + b"1,2,3\n" * 4
+
+    assert len(read_table(data, "w.csv", max_cells=12).rows) == 4
+    with pytest.raises(FileFormatError) as caught:
+        read_table(data, "w.csv", max_cells=11)
+    assert caught.value.code == "too_many_cells"
+
+
+def test_read_xlsx_inflating_beyond_cap_rejected_before_parsing(monkeypatch):
+    data = xlsx_files.padded_rows(2000)
+    monkeypatch.setattr(ingest, "MAX_XLSX_UNCOMPRESSED", 100_000)
+
+    with pytest.raises(FileFormatError) as caught:
+        read_table(data, "w.xlsx")
+
+    assert caught.value.code == "too_large"
+    assert "MB" in str(caught.value)
+
+
 def test_read_empty_xlsx_raises_empty_file():
     with pytest.raises(FileFormatError) as caught:
         read_table(xlsx_bytes([]), "w.xlsx")
@@ -605,6 +668,9 @@ def test_validate_base_row_accepted(kind):
         ("enrollments", {"status": "enrolled", "completed_on": ""}, {"completed_on": None}),
         ("enrollments", {"status": "Dropped"}, {"status": "dropped"}),
         ("enrollments", {"completed_on": "2025-10-01"}, {"completed_on": TODAY}),
+        # invisible format characters are dropped from free text (issue 10)
+        ("workers", {"full_name": "Nguyễn\u200b Thị\u00ad Lan"}, {"full_name": "Nguyễn Thị Lan"}),
+        ("enterprises", {"name": "\ufeffMay Hưng Yên\u200d"}, {"name": "May Hưng Yên"}),
         # commitments
         ("commitments", {"occupation_isco": "7533"}, {"occupation_isco": "7533"}),
         ("commitments", {"occupation_isco": "9999"}, {"occupation_isco": "9999"}),
@@ -659,6 +725,12 @@ def test_validate_value_accepted_canonical(kind, changes, expected):
         ("workers", {"full_name": "Lan\nAnh"}, "full_name", "control character U+000A"),
         ("workers", {"full_name": "Lan\tAnh"}, "full_name", "control character U+0009"),
         ("workers", {"full_name": "Lan\x85Anh"}, "full_name", "control character U+0085"),
+        # invisible format characters make look-alike identifiers (issue 10)
+        ("workers", {"external_id": "W1\u200b"}, "external_id", "invisible character U+200B"),
+        ("workers", {"external_id": "\ufeffW1"}, "external_id", "invisible character U+FEFF"),
+        ("workers", {"phone": "0912\u2060345678"}, "phone", "invisible character U+2060"),
+        ("enterprises", {"tax_code": "0900123456\u200d"}, "tax_code", "invisible"),
+        ("workers", {"trades": "garment\u200c"}, "trades", "invisible character U+200C"),
         # birth year
         ("workers", {"birth_year": ""}, "birth_year", "required"),
         ("workers", {"birth_year": "1944"}, "birth_year", "outside 1945–2010"),
