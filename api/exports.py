@@ -63,9 +63,7 @@ def table_response(
     writer = csv.writer(text)
     writer.writerow([_cell(h) for h in header])
     writer.writerows([_cell(v) for v in row] for row in rows)
-    return Response(
-        "\ufeff" + text.getvalue(), mimetype="text/csv", headers=_headers(name, "csv")
-    )
+    return Response("\ufeff" + text.getvalue(), mimetype="text/csv", headers=_headers(name, "csv"))
 
 
 def xlsx_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:

@@ -1665,4 +1665,3 @@ def _synthetic_workers_csv(rows: int, ward_codes: list[str]) -> bytes:
             f"2025-0{rng.randint(1, 9)}-01"
         )
     return "\n".join(lines).encode()
-

@@ -108,4 +108,3 @@ def empty_tables(app: Flask) -> None:
         if missing:
             connection.execute(sa.insert(DataVersion), [{"name": n, "version": 1} for n in missing])
         connection.execute(sa.update(DataVersion).values(version=DataVersion.version + 1))
-

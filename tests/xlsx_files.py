@@ -46,7 +46,10 @@ def _cell(ref: str, text: str) -> str:
 def workbook(rows: list[str], dimension: str | None = None) -> bytes:
     """A one-sheet workbook from ready-made ``<row>`` elements."""
     declared = f'<dimension ref="{dimension}"/>' if dimension else ""
-    sheet = f'{_XML}<worksheet xmlns="{_NS}">{declared}<sheetData>{"".join(rows)}</sheetData></worksheet>'
+    sheet = (
+        f'{_XML}<worksheet xmlns="{_NS}">{declared}'
+        f"<sheetData>{''.join(rows)}</sheetData></worksheet>"
+    )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, text in _PARTS.items():

@@ -198,9 +198,12 @@ def test_course_plan_closes_what_capacity_and_lead_time_allow(demo):
         fastest = offers[
             (offers["trade"] == trade) & (offers["duration_months"] == shortest[trade])
         ]
-        left = fastest.set_index(["provider", "trade"])["capacity"] - used.reindex(
-            pd.MultiIndex.from_frame(fastest[["provider", "trade"]])
-        ).fillna(0).to_numpy()
+        left = (
+            fastest.set_index(["provider", "trade"])["capacity"]
+            - used.reindex(pd.MultiIndex.from_frame(fastest[["provider", "trade"]]))
+            .fillna(0)
+            .to_numpy()
+        )
         assert (left == 0).all(), (trade, left[left > 0])
 
     # Lead time: what is left for lead time lies in months no course of the trade can reach.
