@@ -20,6 +20,7 @@ import pandas as pd
 import sqlalchemy as sa
 from flask import Flask, current_app
 
+from api.auth import Principal
 from api.extensions import db
 from api.matching import model_holder, serving
 from api.models import (
@@ -32,7 +33,7 @@ from api.models import (
     Worker,
     utcnow,
 )
-from api.queries import commitment_state, pending_referral_id
+from api.queries import referral_refusal
 from api.versions import current as data_versions
 from api.versions import touch
 from matcher import allocation, clock
@@ -237,8 +238,12 @@ def _fail(run_id: int, error: Exception) -> None:
         db.session.commit()
 
 
-def confirm(run: AllocationRun, pair_ids: list[int] | None, actor: tuple[int, str]) -> dict:
-    """Create pending referrals for the chosen pairs (all when none are named)."""
+def confirm(run: AllocationRun, pair_ids: list[int] | None, principal: Principal) -> dict:
+    """Create pending referrals for the chosen pairs (all when none are named).
+
+    Each pair is checked again now by the rule of POST /referrals (scope, erasure, a job,
+    a full or expired commitment, a pending referral): a round can be hours old.
+    """
     today = clock.today()
     stmt = sa.select(AllocationPair).where(
         AllocationPair.run_id == run.id, AllocationPair.referral_id.is_(None)
@@ -248,16 +253,11 @@ def confirm(run: AllocationRun, pair_ids: list[int] | None, actor: tuple[int, st
     pairs = db.session.scalars(stmt).all()
     created, skipped = 0, []
     for pair in pairs:  # confirmed pairs are few hundred at a time, each its own referral
+        worker = db.session.get(Worker, pair.worker_id)
         commitment = db.session.get(Commitment, pair.commitment_id)
-        if commitment_state(commitment, today) in ("full", "expired"):
-            skipped.append(
-                {"pair_id": pair.id, "reason": "đơn hàng đã đủ hoặc hết hạn / full or expired"}
-            )
-            continue
-        if pending_referral_id(pair.worker_id, pair.commitment_id):
-            skipped.append(
-                {"pair_id": pair.id, "reason": "đã có giới thiệu đang chờ / already pending"}
-            )
+        refusal = referral_refusal(worker, commitment, principal, today)
+        if refusal is not None:
+            skipped.append({"pair_id": pair.id, "reason": refusal.detail})
             continue
         referral = Referral(
             worker_id=pair.worker_id,
@@ -277,8 +277,8 @@ def confirm(run: AllocationRun, pair_ids: list[int] | None, actor: tuple[int, st
             continue
         db.session.add(
             ReferralEvent(
-                referral_id=referral.id, to_status="pending", actor_token_id=actor[0],
-                actor_role=actor[1], source="allocation", note=f"allocation #{run.id}",
+                referral_id=referral.id, to_status="pending", actor_token_id=principal.token_id,
+                actor_role=principal.role, source="allocation", note=f"allocation #{run.id}",
             )
         )  # fmt: skip
         pair.referral_id = referral.id

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import g, request
+from flask import current_app, g, request
+from limits import parse as parse_limit
+from sqlalchemy.exc import OperationalError
 
-from api.errors import Forbidden, Unauthorized
-from api.extensions import db
+from api.errors import Forbidden, TooManyRequests, Unauthorized
+from api.extensions import client_address, db, limiter
 from api.models import ROLES, AccessLog, ApiToken, Enterprise
+from matcher import clock
 
 TOKEN_PREFIX = "cn_"
+#: A token's last use is written at most this often, so a busy token costs no write per call.
+LAST_USED_EVERY = dt.timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -41,8 +48,19 @@ def create_token(
     enterprise: Enterprise | None = None,
     province_code: str | None = None,
     label: str | None = None,
+    expires: int | dt.datetime | None = None,
 ) -> tuple[str, ApiToken]:
-    """Create a token and return the clear text once; only its hash is kept."""
+    """Create a token and return the clear text once; only its hash is kept.
+
+    ``expires`` is a number of days or a moment (naive UTC); it defaults to
+    TOKEN_LIFETIME_DAYS. No token lives for ever, so a leaked one stops working by itself.
+    """
+    now = clock.now()
+    if expires is None:
+        expires = current_app.config["TOKEN_LIFETIME_DAYS"]
+    expires_at = now + dt.timedelta(days=expires) if isinstance(expires, int) else expires
+    if expires_at <= now:
+        raise ValueError("the expiry must be in the future")
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
     if (role == "enterprise") != (enterprise is not None):
@@ -55,14 +73,43 @@ def create_token(
         enterprise_id=enterprise.id if enterprise else None,
         province_code=province_code,
         label=label,
+        created_at=now,
+        expires_at=expires_at,
     )
     db.session.add(token)
     db.session.flush()
     return clear, token
 
 
+def parse_expiry(text: str, today: dt.date | None = None) -> int | dt.datetime:
+    """Read ``--expires``: a number of days (``30`` or ``30d``) or a date (``2027-03-01``,
+    the token then works through that day, UTC)."""
+    from api.schemas import MAX_TOKEN_DAYS
+
+    today = today or clock.today()
+    value = text.strip().lower().removesuffix("d")
+    if value.isdigit():
+        if not 1 <= int(value) <= MAX_TOKEN_DAYS:
+            raise ValueError(f"--expires: between 1 and {MAX_TOKEN_DAYS} days")
+        return int(value)
+    try:
+        day = dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(
+            f"--expires: a number of days (30, 30d) or a date YYYY-MM-DD, not {text!r}"
+        ) from None
+    if not today <= day <= today + dt.timedelta(days=MAX_TOKEN_DAYS):
+        raise ValueError(f"--expires: a date from today to {MAX_TOKEN_DAYS} days ahead")
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time())
+
+
 def authenticate(roles: tuple[str, ...]) -> Principal:
-    """Identify the caller from the Authorization header and check the role may call here."""
+    """Identify the caller from the Authorization header and check the role may call here.
+
+    A client that keeps presenting wrong or expired tokens is slowed down: after
+    BAD_TOKEN_LIMIT failures in the window it gets 429 until the window passes, whatever it
+    sends, and each failure is logged with the client's address.
+    """
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
@@ -70,21 +117,57 @@ def authenticate(roles: tuple[str, ...]) -> Principal:
             "Thiếu mã truy cập: gửi tiêu đề 'Authorization: Bearer <token>' / "
             "missing token: send an 'Authorization: Bearer <token>' header"
         )
+    limit = parse_limit(current_app.config["BAD_TOKEN_LIMIT"])
+    client = client_address()
+    if not limiter.limiter.test(limit, "bad-token", client):
+        reset = limiter.limiter.get_window_stats(limit, "bad-token", client).reset_time
+        retry = max(1, int(reset - time.time()))  # windows run on wall-clock time
+        current_app.logger.warning("bad-token limit: %s refused for %s s", client, retry)
+        raise TooManyRequests(
+            f"Quá nhiều mã truy cập sai từ địa chỉ này; thử lại sau {retry} giây / too many"
+            f" invalid tokens from this address; retry in {retry} s",
+            retry_after=retry,
+        )
     row = db.session.execute(
         sa.select(ApiToken).where(
             ApiToken.token_hash == hash_token(value.strip()), ApiToken.revoked_at.is_(None)
         )
     ).scalar_one_or_none()
-    if row is None:
+    now = clock.now()
+    if row is None or (row.expires_at is not None and row.expires_at <= now):
+        limiter.limiter.hit(limit, "bad-token", client)
+        current_app.logger.warning(
+            "bad token from %s: %s", client, "expired" if row is not None else "unknown"
+        )
+        if row is not None:
+            raise Unauthorized(
+                f"Mã truy cập đã hết hạn ngày {row.expires_at:%d/%m/%Y}; xin mã mới / the"
+                f" token expired on {row.expires_at:%Y-%m-%d}; ask for a new one"
+            )
         raise Unauthorized("Mã truy cập không hợp lệ hoặc đã thu hồi / invalid or revoked token")
     principal = Principal(row.id, row.role, row.enterprise_id, row.province_code)
     g.principal = principal
+    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_EVERY:
+        _record_use(row.id, now)
     if principal.role not in roles:
         raise Forbidden(
             f"Vai trò '{principal.role}' không được phép thực hiện thao tác này / "
             f"role '{principal.role}' may not do this"
         )
     return principal
+
+
+def _record_use(token_id: int, now: dt.datetime) -> None:
+    """Write the token's last use in its own short transaction; a locked database only
+    skips this write (the request goes on)."""
+    try:
+        db.session.execute(
+            sa.update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)
+        )
+        db.session.commit()
+    except OperationalError:
+        db.session.rollback()
+        current_app.logger.info("token %s: last use not recorded (database busy)", token_id)
 
 
 def current_principal() -> Principal:

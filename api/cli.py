@@ -118,6 +118,10 @@ def register(app: Flask) -> None:
     @click.option("--province", "province_code", help="Limit a caseworker to one province code.")
     @click.option("--label", help="Who or what the token is for.")
     @click.option(
+        "--expires",
+        help="Days (30, 30d) or last day YYYY-MM-DD; default CAUNOI_TOKEN_LIFETIME_DAYS (90).",
+    )
+    @click.option(
         "--replace", is_flag=True, help="Revoke earlier tokens with the same role and label."
     )
     @with_appcontext
@@ -126,10 +130,11 @@ def register(app: Flask) -> None:
         enterprise_external_id: str | None,
         province_code: str | None,
         label: str | None,
+        expires: str | None,
         replace: bool,
     ) -> None:
         """Print a new API token (shown once; only its hash is stored)."""
-        from api.auth import create_token, hash_token
+        from api.auth import create_token, hash_token, parse_expiry
         from api.models import Enterprise
 
         enterprise = None
@@ -143,12 +148,16 @@ def register(app: Flask) -> None:
                 )
         try:
             clear, _ = create_token(
-                role, enterprise=enterprise, province_code=province_code, label=label
+                role,
+                enterprise=enterprise,
+                province_code=province_code,
+                label=label,
+                expires=parse_expiry(expires) if expires else None,
             )
         except ValueError as error:
             raise click.UsageError(str(error)) from None
         if replace:
-            from api.models import ApiToken, utcnow
+            from api.models import ApiToken
 
             db.session.execute(
                 sa.update(ApiToken)
@@ -158,7 +167,7 @@ def register(app: Flask) -> None:
                     ApiToken.revoked_at.is_(None),
                     ApiToken.token_hash != hash_token(clear),
                 )
-                .values(revoked_at=utcnow())
+                .values(revoked_at=clock.now())
             )
         db.session.commit()
         click.echo(clear)
@@ -466,6 +475,13 @@ def serve(host: str, port: int, n_workers: int) -> None:
             self.cfg.set("threads", 4)
             self.cfg.set("accesslog", "-")
             self.cfg.set("timeout", 120)
+            # Request limits (docs/security.md): gunicorn answers a longer request line (414)
+            # or header (431) itself, before the app, so its own (HTML) page is what the
+            # client gets; the limits are the most gunicorn allows, and no valid call of the
+            # API comes near them.
+            self.cfg.set("limit_request_line", 8190)
+            self.cfg.set("limit_request_fields", 100)
+            self.cfg.set("limit_request_field_size", 8190)
             # gunicorn's control socket is one path per user; two servers would fight over it.
             self.cfg.set("control_socket_disable", True)
 

@@ -19,3 +19,15 @@ class DefaultConfig:
     MAX_CONTENT_LENGTH: int = 64 * 1024 * 1024
     # Rows per import file; beyond this the caller should split the file.
     MAX_IMPORT_ROWS: int = 500_000
+    # A JSON body is a few kB; a larger one is a mistake or an attack (413).
+    MAX_JSON_BYTES: int = 1024 * 1024
+    # Days a new API token lives unless `caunoi token create --expires` says otherwise.
+    TOKEN_LIFETIME_DAYS: int = 90
+    # Wrong or expired tokens one client may present before it gets 429 (per window).
+    BAD_TOKEN_LIMIT: str = "20 per minute"
+    # Redis for shared counters (rate limits) across processes and machines; without it
+    # each process counts on its own.
+    REDIS_URL: str | None = None
+    RATELIMIT_STORAGE_URI: str = "memory://"
+    # How long a SQLite writer waits for another writer's lock before the request gets 503.
+    SQLITE_BUSY_TIMEOUT_MS: int = 10_000

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response, json
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from api.extensions import db
@@ -23,8 +23,12 @@ TITLES = {
     409: "Xung đột / Conflict",
     413: "Tệp quá lớn / Payload too large",
     415: "Kiểu nội dung không hỗ trợ / Unsupported media type",
+    414: "Đường dẫn quá dài / URI too long",
     422: "Dữ liệu không hợp lệ / Validation failed",
+    429: "Quá nhiều yêu cầu / Too many requests",
+    431: "Tiêu đề quá lớn / Request header fields too large",
     500: "Lỗi máy chủ / Internal server error",
+    503: "Tạm thời không phục vụ được / Service unavailable",
 }
 
 
@@ -33,6 +37,8 @@ ROUTING_DETAILS = {
     404: "Không có đường dẫn này / no such path",
     405: "Đường dẫn này không nhận phương thức đó / this path does not accept that method",
     413: "Tệp hoặc nội dung quá lớn / the upload is too large",
+    414: "Đường dẫn quá dài / the request line is too long",
+    431: "Tiêu đề yêu cầu quá lớn / the request headers are too large",
 }
 
 
@@ -43,11 +49,17 @@ class ApiError(Exception):
     slug = "bad-request"
 
     def __init__(
-        self, detail: str, *, errors: list[dict[str, str]] | None = None, status: int | None = None
+        self,
+        detail: str,
+        *,
+        errors: list[dict[str, str]] | None = None,
+        status: int | None = None,
+        retry_after: int | None = None,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = errors
+        self.retry_after = retry_after
         if status is not None:
             self.status = status
 
@@ -80,8 +92,25 @@ class ValidationFailed(ApiError):
     status, slug = 422, "validation-failed"
 
 
+class PayloadTooLarge(ApiError):
+    status, slug = 413, "payload-too-large"
+
+
+class TooManyRequests(ApiError):
+    status, slug = 429, "too-many-requests"
+
+
+class ServiceUnavailable(ApiError):
+    status, slug = 503, "unavailable"
+
+
 def problem(
-    status: int, detail: str, *, slug: str | None = None, errors: list[dict[str, str]] | None = None
+    status: int,
+    detail: str,
+    *,
+    slug: str | None = None,
+    errors: list[dict[str, str]] | None = None,
+    retry_after: int | None = None,
 ) -> Response:
     """Build a problem+json response (RFC 9457)."""
     body: dict[str, Any] = {
@@ -95,6 +124,8 @@ def problem(
     response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_MIME)
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="caunoi"'
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
     return response
 
 
@@ -104,7 +135,13 @@ def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def handle_api_error(error: ApiError) -> Response:
         db.session.rollback()
-        return problem(error.status, error.detail, slug=error.slug, errors=error.errors)
+        return problem(
+            error.status,
+            error.detail,
+            slug=error.slug,
+            errors=error.errors,
+            retry_after=error.retry_after,
+        )
 
     @app.errorhandler(FileFormatError)
     def handle_file_format(error: FileFormatError) -> Response:
@@ -121,6 +158,30 @@ def register_errorhandlers(app: Flask) -> None:
             "Xung đột với dữ liệu hiện có (vừa thay đổi?); hãy thử lại / conflicts with the "
             "current data (changed meanwhile?); please retry",
             slug="conflict",
+        )
+
+    @app.errorhandler(OperationalError)
+    def handle_database_unavailable(error: OperationalError) -> Response:
+        # A SQLite writer still locked after the busy timeout, or a database that is down or
+        # restarting: the request did nothing, and may be retried.
+        try:
+            db.session.rollback()
+        except Exception:  # the connection itself may be gone; the pool replaces it
+            db.session.invalidate()
+        app.logger.warning("database unavailable: %s", error.orig)
+        return problem(
+            503,
+            "Cơ sở dữ liệu đang bận hoặc không kết nối được; hãy thử lại sau ít giây / the"
+            " database is busy or unreachable; retry in a few seconds",
+            slug="database-unavailable",
+            retry_after=5,
+        )
+
+    @app.errorhandler(RecursionError)
+    def handle_recursion(error: RecursionError) -> Response:
+        db.session.rollback()
+        return problem(
+            400, "Dữ liệu lồng nhau quá sâu / the input is nested too deeply", slug="too-deep"
         )
 
     @app.errorhandler(HTTPException)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask import request
+from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
@@ -23,3 +25,13 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(render_as_batch=True, compare_type=True)
+
+
+def client_address() -> str:
+    """The client a rate limit counts for: the peer address (put ProxyFix in front when a
+    reverse proxy sets X-Forwarded-For)."""
+    return request.remote_addr or "unknown"
+
+
+# Counters only: limits are applied where they belong (bad tokens in api.auth), not globally.
+limiter = Limiter(client_address, headers_enabled=False)

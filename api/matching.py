@@ -12,7 +12,10 @@ promotion reaches running servers without a restart.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
+import hmac
 import threading
 import time
 from dataclasses import dataclass
@@ -26,6 +29,7 @@ from flask import Flask, current_app
 
 from api.extensions import db
 from api.models import Commitment, Course, Enrollment, Enterprise, Referral, Worker
+from api.queries import employed_worker_ids
 from api.versions import current as data_versions
 from matcher import clock, model_store
 from matcher.features import (
@@ -424,17 +428,16 @@ def _date_or_none(value: Any) -> dt.date | None:
     return value
 
 
-def _employed_now(worker_ids: list[int], today: dt.date) -> set[int]:
-    if not worker_ids:
-        return set()
-    rows = db.session.execute(
-        sa.select(Referral.worker_id).where(
-            Referral.worker_id.in_(worker_ids),
-            Referral.status == "hired",
-            sa.or_(Referral.left_on.is_(None), Referral.left_on > today),
-        )
-    )
-    return {r[0] for r in rows}
+def shortlist_pseudonym(commitment_id: int, worker_id: int) -> str:
+    """An opaque name for a worker on one commitment's shortlist.
+
+    The enterprise needs to say "candidate UV-… please" without learning who it is or
+    recognising the same person on another shortlist: a keyed hash of the pair, stable across
+    processes (the install's SECRET_KEY), different per commitment.
+    """
+    key = current_app.config["SECRET_KEY"].encode()
+    digest = hmac.new(key, f"{commitment_id}:{worker_id}".encode(), hashlib.sha256).digest()
+    return "UV-" + base64.b32encode(digest[:10]).decode()[:12]
 
 
 def candidates_for_commitment(
@@ -462,7 +465,7 @@ def candidates_for_commitment(
             )
         )
     }
-    busy = _employed_now(worker_ids, today) | referred
+    busy = employed_worker_ids(worker_ids, today) | referred
     keep = np.array([w not in busy for w in worker_ids], dtype=bool)
     positions = ranked.positions[keep][:limit]
     scores, features = ranked.scores[keep][:limit], ranked.features[keep][:limit]
@@ -474,10 +477,11 @@ def candidates_for_commitment(
     }
     items = []
     for k, p in enumerate(positions):
+        worker_id = int(index.workers.ids[p])
         items.append(
             {
-                "worker_id": int(index.workers.ids[p]),
-                "worker_external_id": state.worker_info["external_id"].iloc[p],
+                "worker_id": worker_id,
+                "worker_ref": shortlist_pseudonym(commitment.id, worker_id),
                 "score": round(float(scores[k]), 4),
                 "distance_km": round(float(features[k, DISTANCE]), 2),
                 "expected_wage_vnd": _int_or_none(index.workers.expected_wage_vnd[p]),

@@ -256,6 +256,10 @@ class ApiToken(db.Model):
     label: Mapped[str | None] = mapped_column(sa.String(200))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[dt.datetime | None]
+    # Every token expires (default 90 days); a leaked one stops working by itself.
+    expires_at: Mapped[dt.datetime | None]
+    # Updated at most once a minute, so that a busy token does not write on every request.
+    last_used_at: Mapped[dt.datetime | None]
 
     enterprise: Mapped[Enterprise | None] = relationship()
 
@@ -300,6 +304,9 @@ class AllocationRun(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     token_id: Mapped[int | None] = mapped_column(sa.ForeignKey("api_tokens.id"))
     role: Mapped[str | None] = mapped_column(sa.String(12))
+    # The creator's province scope: the population was drawn from it, and only callers
+    # within it may read, export or confirm the round.
+    province_scope: Mapped[str | None] = mapped_column(sa.String(2))
     policy: Mapped[str] = mapped_column(sa.String(20))
     params: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
     scorer: Mapped[str | None] = mapped_column(sa.String(20))

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, Response, json, request
+from flask import Blueprint, Response, current_app, json, request
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 
@@ -23,6 +23,7 @@ from api.errors import (
     PROBLEM_MIME,
     BadRequest,
     NotFound,
+    PayloadTooLarge,
     UnsupportedMediaType,
     ValidationFailed,
 )
@@ -77,14 +78,42 @@ def parse_query(model: type[BaseModel]) -> BaseModel:
         ) from None
 
 
+#: No body of this API nests deeper than 4; 32 leaves room and stops a parser's recursion.
+MAX_JSON_DEPTH = 32
+_BRACKETS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _nesting_depth(text: str) -> int:
+    """The deepest bracket nesting outside strings, found without parsing (which recurses)."""
+    depth = deepest = 0
+    for token in _BRACKETS.findall(text):
+        if token in ("[", "{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token in ("]", "}"):
+            depth -= 1
+    return deepest
+
+
 def parse_body(model: type[BaseModel]) -> BaseModel:
     """Validate a JSON body: 415 for another media type, 400 for broken JSON, 422 for bad fields."""
     if not request.is_json:
         raise UnsupportedMediaType(
             "Cần nội dung JSON (Content-Type: application/json) / expected a JSON body"
         )
+    limit = current_app.config["MAX_JSON_BYTES"]
+    if (request.content_length or 0) > limit or len(request.get_data()) > limit:
+        raise PayloadTooLarge(
+            f"Nội dung JSON quá {limit // 1024} kB / the JSON body is over {limit // 1024} kB"
+        )
+    text = request.get_data(as_text=True)
+    if _nesting_depth(text) > MAX_JSON_DEPTH:
+        raise BadRequest(
+            f"JSON lồng quá {MAX_JSON_DEPTH} cấp / the JSON is nested deeper than"
+            f" {MAX_JSON_DEPTH} levels"
+        )
     try:
-        payload = json.loads(request.get_data(as_text=True) or "null")
+        payload = json.loads(text or "null")
     except ValueError as error:
         raise BadRequest(f"JSON hỏng / malformed JSON: {error}") from None
     if not isinstance(payload, dict):
@@ -220,6 +249,10 @@ ERROR_DESCRIPTIONS = {
     "413": "Tệp quá lớn / payload too large",
     "415": "Kiểu nội dung không hỗ trợ / unsupported media type",
     "422": "Dữ liệu không hợp lệ / validation failed",
+    "429": "Quá nhiều mã truy cập sai từ địa chỉ này (xem Retry-After) / too many invalid"
+    " tokens from this address (see Retry-After)",
+    "503": "Cơ sở dữ liệu bận hoặc không kết nối được (xem Retry-After) / database busy or"
+    " unreachable (see Retry-After)",
 }
 
 
@@ -277,7 +310,9 @@ def build_spec(title: str, version: str) -> dict[str, Any]:
             responses[str(op.status)] = {"description": op.summary, "content": content}
         else:
             responses[str(op.status)] = {"description": op.summary}
-        codes = ["400", "422"] if op.public else ["400", "401", "403", "404", "422"]
+        codes = ["400", "422", "503"]
+        if not op.public:
+            codes += ["401", "403", "404", "429"]
         if op.method in ("post", "patch", "put", "delete"):
             codes += ["409"]
         codes += list(op.extra_codes)

@@ -7,6 +7,7 @@ A record outside the caller's scope is indistinguishable from one that does not 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,20 +29,27 @@ def _referred_to_enterprise(enterprise_id: int) -> sa.Select:
     )
 
 
+def in_province_scope(principal: Principal, column: sa.ColumnElement) -> sa.ColumnElement:
+    """The one province rule: a token bound to a province reaches that province only.
+
+    Every place a population, a round or a referral is formed applies it through here (the
+    scoped selects below, allocation populations, a round's visibility and its confirmation).
+    """
+    if principal.province_code is None:
+        return sa.true()
+    return column == principal.province_code
+
+
 def scoped(model: type[db.Model], principal: Principal) -> sa.Select:
     """Select the rows of model that the principal may see."""
     stmt = sa.select(model)
-    role, enterprise_id, province = (
-        principal.role,
-        principal.enterprise_id,
-        principal.province_code,
-    )
+    role, enterprise_id, province = principal.role, principal.enterprise_id, principal.province_code
     if model is Worker:
         if role == "enterprise":
             stmt = stmt.where(Worker.id.in_(_referred_to_enterprise(enterprise_id)))
-        elif role == "caseworker" and province:
-            stmt = stmt.where(Worker.province_code == province)
-        elif role not in ("caseworker", "admin"):
+        elif role in ("caseworker", "admin"):
+            stmt = stmt.where(in_province_scope(principal, Worker.province_code))
+        else:
             stmt = stmt.where(sa.false())
     elif model is Enterprise:
         if role == "enterprise":
@@ -54,18 +62,20 @@ def scoped(model: type[db.Model], principal: Principal) -> sa.Select:
             stmt = stmt.join(Commitment, Commitment.id == Referral.commitment_id).where(
                 Commitment.enterprise_id == enterprise_id
             )
-        elif role == "caseworker" and province:
-            stmt = stmt.join(Worker, Worker.id == Referral.worker_id).where(
-                Worker.province_code == province
-            )
-        elif role not in ("caseworker", "admin"):
+        elif role in ("caseworker", "admin"):
+            if province:
+                stmt = stmt.join(Worker, Worker.id == Referral.worker_id).where(
+                    in_province_scope(principal, Worker.province_code)
+                )
+        else:
             stmt = stmt.where(sa.false())
     elif model is Enrollment:
-        if role == "caseworker" and province:
-            stmt = stmt.join(Worker, Worker.id == Enrollment.worker_id).where(
-                Worker.province_code == province
-            )
-        elif role not in ("caseworker", "admin"):
+        if role in ("caseworker", "admin"):
+            if province:
+                stmt = stmt.join(Worker, Worker.id == Enrollment.worker_id).where(
+                    in_province_scope(principal, Worker.province_code)
+                )
+        else:
             stmt = stmt.where(sa.false())
     return stmt
 
@@ -161,3 +171,62 @@ def pending_referral_id(worker_id: int, commitment_id: int) -> int | None:
             Referral.status == "pending",
         )
     )
+
+
+def employed_worker_ids(worker_ids: list[int], today: dt.date) -> set[int]:
+    """Workers in a job today: hired and not (yet) left."""
+    if not worker_ids:
+        return set()
+    rows = db.session.execute(
+        sa.select(Referral.worker_id).where(
+            Referral.worker_id.in_(worker_ids),
+            Referral.status == "hired",
+            sa.or_(Referral.left_on.is_(None), Referral.left_on > today),
+        )
+    )
+    return {r[0] for r in rows}
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a worker cannot be referred to a commitment now; ``status`` is the HTTP answer."""
+
+    status: int
+    code: str
+    detail: str
+
+
+def referral_refusal(
+    worker: Worker | None, commitment: Commitment | None, principal: Principal, today: dt.date
+) -> Refusal | None:
+    """The one referral rule, for POST /referrals and for confirming an allocation round.
+
+    ``worker`` and ``commitment`` are None when the caller cannot see them (out of scope or
+    gone), which answers 404 like any record outside one's scope.
+    """
+    if worker is None or not _visible(Worker, worker.id, principal):
+        return Refusal(404, "not_found", "Không tìm thấy người lao động / worker not found")
+    if commitment is None or not _visible(Commitment, commitment.id, principal):
+        return Refusal(404, "not_found", "Không tìm thấy đơn hàng / commitment not found")
+    if worker.erased_at is not None:
+        return Refusal(
+            409, "erased", "Người này đã yêu cầu xóa dữ liệu / this worker asked for erasure"
+        )
+    if worker.id in employed_worker_ids([worker.id], today):
+        return Refusal(409, "employed", "Người này đang có việc làm / this worker is in a job now")
+    state = commitment_state(commitment, today)
+    if state in ("full", "expired"):
+        return Refusal(409, state, f"Đơn hàng không còn nhận ({state}) / the commitment is {state}")
+    pending = pending_referral_id(worker.id, commitment.id)
+    if pending:
+        return Refusal(
+            409,
+            "pending",
+            f"Đã có giới thiệu đang chờ #{pending} / a pending referral #{pending} exists",
+        )
+    return None
+
+
+def _visible(model: type[db.Model], record_id: int, principal: Principal) -> bool:
+    stmt = scoped(model, principal).where(model.id == record_id).with_only_columns(model.id)
+    return db.session.execute(stmt).first() is not None

@@ -25,6 +25,8 @@ ReferralStatus = Literal[ingest.REFERRAL_OUTCOMES]
 CourseLevel = Literal[ingest.COURSE_LEVELS]
 CommitmentState = Literal["open", "full", "expired", "upcoming"]
 Role = Literal["caseworker", "enterprise", "planner", "admin"]
+#: The longest life a token may be given (two years); the default is TOKEN_LIFETIME_DAYS.
+MAX_TOKEN_DAYS = 730
 
 
 def _clean_text(value: str) -> str:
@@ -676,6 +678,12 @@ class TokenIn(Strict):
     enterprise_external_id: ExternalId | None = None
     province_code: ProvinceCode | None = None
     label: ShortText | None = None
+    expires_in_days: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_TOKEN_DAYS,
+        description="Days the token lives; default the TOKEN_LIFETIME_DAYS setting (90)",
+    )
 
 
 class TokenOut(BaseModel):
@@ -687,6 +695,8 @@ class TokenOut(BaseModel):
     label: str | None
     created_at: UtcDateTime
     revoked_at: UtcDateTime | None
+    expires_at: UtcDateTime | None
+    last_used_at: UtcDateTime | None = Field(description="Kept to the minute")
 
 
 class TokenCreated(TokenOut):
@@ -771,8 +781,13 @@ class MatchList(BaseModel):
 
 
 class CandidateItem(BaseModel):
-    worker_id: int
-    worker_external_id: str
+    worker_id: int | None = Field(
+        description="For caseworkers and admins, to refer; null for enterprises"
+    )
+    worker_ref: str = Field(
+        description="Opaque pseudonym of this worker on this commitment's shortlist only",
+        pattern=r"^UV-[A-Z2-7]{12}$",
+    )
     score: float = Field(ge=0, le=1)
     distance_km: float
     expected_wage_vnd: int | None

@@ -61,7 +61,11 @@ def app_config(
     server sees the test's rows) unless ``sqlite_file`` names a file; on PostgreSQL it is
     ``schema`` of the test database.
     """
-    config: dict[str, Any] = {"TESTING": True, "MODELS_DIR": str(Path(tmp_path) / "models")}
+    config: dict[str, Any] = {
+        "TESTING": True,
+        "MODELS_DIR": str(Path(tmp_path) / "models"),
+        "SECRET_KEY": "test-secret-key",
+    }
     if ON_POSTGRES:
         config["SQLALCHEMY_DATABASE_URI"] = TEST_DATABASE_URL
         options: dict[str, Any] = {"pool_size": 5, "max_overflow": 20}

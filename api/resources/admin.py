@@ -10,7 +10,7 @@ from flask import Blueprint
 from api.auth import create_token, current_principal
 from api.errors import NotFound, ValidationFailed
 from api.extensions import db
-from api.models import AccessLog, ApiToken, Enterprise, utcnow
+from api.models import AccessLog, ApiToken, Enterprise
 from api.openapi import operation
 from api.queries import paginate
 from api.schemas import (
@@ -21,6 +21,7 @@ from api.schemas import (
     TokenList,
     naive_utc,
 )
+from matcher import clock
 
 bp = Blueprint("admin", __name__, url_prefix="/api/v1")
 
@@ -37,6 +38,8 @@ def token_out(t: ApiToken) -> dict[str, Any]:
         "label": t.label,
         "created_at": t.created_at,
         "revoked_at": t.revoked_at,
+        "expires_at": t.expires_at,
+        "last_used_at": t.last_used_at,
     }
 
 
@@ -91,7 +94,11 @@ def create_api_token(body: TokenIn) -> dict[str, Any]:
             errors=[{"field": "province_code", "message": "only for role caseworker"}],
         )
     clear, token = create_token(
-        body.role, enterprise=enterprise, province_code=body.province_code, label=body.label
+        body.role,
+        enterprise=enterprise,
+        province_code=body.province_code,
+        label=body.label,
+        expires=body.expires_in_days,
     )
     db.session.commit()
     return {**token_out(token), "token": clear}
@@ -105,7 +112,7 @@ def revoke_token(token_id: int) -> None:
     if token is None:
         raise NotFound(f"Không có mã #{token_id} / no token #{token_id}")
     if token.revoked_at is None:
-        token.revoked_at = utcnow()
+        token.revoked_at = clock.now()
     db.session.commit()
 
 

@@ -9,11 +9,12 @@ from flask import Blueprint, Response, current_app
 
 from api.allocations import confirm, start
 from api.auth import current_principal
-from api.errors import Conflict, NotFound
+from api.errors import Conflict, Forbidden, NotFound
 from api.exports import XLSX_MIME, table_response
 from api.extensions import db
 from api.models import AllocationPair, AllocationRun, Commitment, Enterprise, Worker
 from api.openapi import operation
+from api.queries import in_province_scope
 from api.schemas import (
     AllocationIn,
     AllocationOut,
@@ -33,19 +34,30 @@ BACKGROUND_ABOVE = 20_000
 
 
 def _run(run_id: int) -> AllocationRun:
-    run = db.session.get(AllocationRun, run_id)
+    """The round if the caller's scope covers the one it was made in; 404 otherwise."""
+    principal = current_principal()
+    run = db.session.execute(
+        sa.select(AllocationRun).where(
+            AllocationRun.id == run_id,
+            sa.true()
+            if principal.province_code is None
+            else AllocationRun.province_scope == principal.province_code,
+        )
+    ).scalar()
     if run is None:
         raise NotFound(f"Không có lượt phân bổ #{run_id} / no allocation #{run_id}")
     return run
 
 
 def _pairs(run: AllocationRun, after_id: int, limit: int) -> tuple[list[dict], str | None]:
+    # A worker who moved out of the caller's province since the round is no longer shown.
+    scope = in_province_scope(current_principal(), Worker.province_code)
     rows = db.session.execute(
         sa.select(AllocationPair, Worker.external_id, Commitment.external_id, Enterprise.name)
         .join(Worker, Worker.id == AllocationPair.worker_id)
         .join(Commitment, Commitment.id == AllocationPair.commitment_id)
         .join(Enterprise, Enterprise.id == Commitment.enterprise_id)
-        .where(AllocationPair.run_id == run.id, AllocationPair.id > after_id)
+        .where(AllocationPair.run_id == run.id, AllocationPair.id > after_id, scope)
         .order_by(AllocationPair.id)
         .limit(limit + 1)
     ).all()
@@ -105,11 +117,22 @@ def create_allocation(body: AllocationIn) -> dict[str, Any]:
     background: poll GET /allocations/{id} for `progress`. Nothing is referred until a
     caseworker confirms."""
     principal = current_principal()
+    params = body.model_dump(mode="json")
+    scope = principal.province_code
+    if scope is not None:
+        if body.province_code not in (None, scope):
+            raise Forbidden(
+                f"Mã truy cập chỉ dùng cho tỉnh {scope}, không thể phân bổ cho tỉnh"
+                f" {body.province_code} / this token is limited to province {scope}; it cannot"
+                f" allocate for province {body.province_code}"
+            )
+        params["province_code"] = scope
     run = AllocationRun(
         policy=body.policy,
-        params=body.model_dump(mode="json"),
+        params=params,
         token_id=principal.token_id,
         role=principal.role,
+        province_scope=scope,
         status="running",
         progress=0.0,
     )
@@ -157,8 +180,7 @@ def confirm_allocation(run_id: int, body: ConfirmIn) -> dict[str, Any]:
     run = _run(run_id)
     if run.status != "done":
         raise Conflict(f"Lượt phân bổ đang ở trạng thái {run.status} / allocation is {run.status}")
-    principal = current_principal()
-    return confirm(run, body.pair_ids, (principal.token_id, principal.role))
+    return confirm(run, body.pair_ids, current_principal())
 
 
 @operation(

@@ -14,6 +14,8 @@ bp = Blueprint("docs", __name__, url_prefix="/api/v1")
 
 #: Swagger UI 5 (it reads OpenAPI 3.1), vendored with its licence (see its README.md).
 SWAGGER_UI_DIR = Path(__file__).resolve().parent.parent / "static" / "swagger-ui"
+#: Our own set-up script for it (a file, so the page's CSP can refuse inline scripts).
+DOCS_DIR = SWAGGER_UI_DIR.parent / "docs"
 
 
 def openapi_document() -> dict:
@@ -33,6 +35,11 @@ def get_openapi() -> Response:
 @bp.get("/docs")
 def get_docs() -> str:
     return render_template("swagger.html")
+
+
+@bp.get("/docs/init.js")
+def get_docs_init() -> Response:
+    return send_from_directory(DOCS_DIR, "init.js", max_age=3600)
 
 
 @bp.get("/docs/static/<path:filename>")

@@ -54,12 +54,17 @@ def get_worker_matches(worker_id: int, query: MatchQuery) -> dict[str, Any]:
 )
 def get_commitment_candidates(commitment_id: int, query: CandidateQuery) -> dict[str, Any]:
     """Available workers (not in a job, not already referred here) of the commitment's trade
-    who can reach the site, best first. Items are pseudonymous (ids, no names); an
-    enterprise sees shortlists for its own commitments only."""
-    commitment = get_scoped(Commitment, commitment_id, current_principal())
+    who can reach the site, best first. Items are pseudonymous: no name, no external id;
+    `worker_ref` names a worker on this shortlist only, and enterprises (who see shortlists
+    of their own commitments only) get no `worker_id`."""
+    principal = current_principal()
+    commitment = get_scoped(Commitment, commitment_id, principal)
     result = candidates_for_commitment(commitment, limit=query.limit, radius_km=query.radius_km)
     log_personal_access([item["worker_id"] for item in result["items"]], "shortlist")
     db.session.commit()
+    if principal.role == "enterprise":
+        for item in result["items"]:
+            item["worker_id"] = None
     return result
 
 

@@ -13,11 +13,11 @@ import sqlalchemy as sa
 from flask import Blueprint
 
 from api.auth import current_principal
-from api.errors import Conflict, ValidationFailed
+from api.errors import Conflict, NotFound, ValidationFailed
 from api.extensions import db
 from api.models import REFERRAL_TRANSITIONS, Commitment, Referral, ReferralEvent, Worker
 from api.openapi import operation
-from api.queries import commitment_state, get_scoped, paginate, pending_referral_id, scoped
+from api.queries import get_scoped, paginate, referral_refusal, scoped
 from api.schemas import ReferralIn, ReferralOut, ReferralPage, ReferralPatch, ReferralQuery
 from api.versions import touch
 from matcher import clock
@@ -148,16 +148,9 @@ def create_referral(body: ReferralIn) -> dict[str, Any]:
             "Ngày giới thiệu ở tương lai / referred_on is in the future",
             errors=[{"field": "referred_on", "message": "in the future"}],
         )
-    if worker.erased_at is not None:
-        raise Conflict("Người này đã yêu cầu xóa dữ liệu / this worker asked for erasure")
-    state = commitment_state(commitment, clock.today())
-    if state in ("full", "expired"):
-        raise Conflict(f"Đơn hàng không còn nhận ({state}) / the commitment is {state}")
-    pending = pending_referral_id(worker.id, commitment.id)
-    if pending:
-        raise Conflict(
-            f"Đã có giới thiệu đang chờ #{pending} / a pending referral #{pending} exists"
-        )
+    refusal = referral_refusal(worker, commitment, current_principal(), clock.today())
+    if refusal is not None:
+        raise (NotFound if refusal.status == 404 else Conflict)(refusal.detail)
     if body.external_id and db.session.scalar(
         sa.select(Referral.id).where(Referral.external_id == body.external_id)
     ):

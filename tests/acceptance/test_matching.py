@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from api.extensions import db
 from api.models import Commitment, Enterprise, Referral, Worker
+from api.queries import employed_worker_ids
 from matcher import clock, model_store
 
 
@@ -22,7 +23,11 @@ def _get(app, tokens, url, role="caseworker", **params):
 
 
 def _worker_with_matches(app, tokens) -> tuple[int, dict]:
+    """A demo worker with three matches who is not in a job (so who may be referred)."""
+    employed = employed_worker_ids(list(range(1, 200)), clock.today())
     for worker_id in range(1, 200):
+        if worker_id in employed:
+            continue
         body = _get(app, tokens, f"/api/v1/workers/{worker_id}/matches").get_json()
         if len(body["items"]) >= 3:
             return worker_id, body

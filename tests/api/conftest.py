@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
 from api import create_app
+from api.cli import init_database
 from api.extensions import db
 from tests import factories
 from tests.db import ON_POSTGRES, app_config, create_schema, drop_schema, empty_tables, schema_name
@@ -58,6 +59,28 @@ def app(tmp_path: Path, database: str | None) -> Iterator[Flask]:
         yield app
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def migrated_app(tmp_path):
+    """An app whose schema comes from the Alembic migrations, not from create_all."""
+    schema = schema_name("cli")
+    if ON_POSTGRES:
+        create_schema(schema)
+    config = app_config(tmp_path, schema=schema, sqlite_file=tmp_path / "cli.sqlite3")
+    app = create_app(config)
+    with app.app_context():
+        init_database()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+    if ON_POSTGRES:
+        drop_schema(schema)
+
+
+@pytest.fixture
+def migrated_client(migrated_app: Flask) -> FlaskClient:
+    return migrated_app.test_client()
 
 
 @pytest.fixture

@@ -15,30 +15,11 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from api import create_app
 from api.cli import init_database
 from api.extensions import db
 from api.models import ApiToken, Commitment, Referral, Worker
-from tests.db import ON_POSTGRES, app_config, create_schema, drop_schema, schema_name
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def migrated_app(tmp_path):
-    """An app whose schema comes from the Alembic migrations, not from create_all."""
-    schema = schema_name("cli")
-    if ON_POSTGRES:
-        create_schema(schema)
-    config = app_config(tmp_path, schema=schema, sqlite_file=tmp_path / "cli.sqlite3")
-    app = create_app(config)
-    with app.app_context():
-        init_database()
-        yield app
-        db.session.remove()
-        db.engine.dispose()
-    if ON_POSTGRES:
-        drop_schema(schema)
 
 
 def test_migrations_build_exactly_the_models_schema(migrated_app):
@@ -49,7 +30,7 @@ def test_migrations_build_exactly_the_models_schema(migrated_app):
 
 def test_init_db_twice_is_harmless(migrated_app):
     init_database()
-    assert db.session.scalar(sa.text("SELECT version_num FROM alembic_version")) == "0003"
+    assert db.session.scalar(sa.text("SELECT version_num FROM alembic_version")) == "0004"
 
 
 def test_token_create_prints_a_working_token(migrated_app):
