@@ -67,8 +67,14 @@ def _error_list(error: ValidationError, prefix: str = "") -> list[dict[str, str]
 
 
 def parse_query(model: type[BaseModel]) -> BaseModel:
-    """Validate query parameters; repeated parameters keep the last value."""
-    raw = {key: request.args.getlist(key)[-1] for key in request.args}
+    """Validate query parameters; each may be given once (the document says one value)."""
+    repeated = sorted(key for key in request.args if len(request.args.getlist(key)) > 1)
+    if repeated:
+        raise ValidationFailed(
+            "Tham số truy vấn bị lặp / repeated query parameters",
+            errors=[{"field": key, "message": "given more than once"} for key in repeated],
+        )
+    raw = {key: request.args[key] for key in request.args}
     try:
         return model.model_validate(raw)
     except ValidationError as error:
@@ -93,6 +99,17 @@ def _nesting_depth(text: str) -> int:
         elif token in ("]", "}"):
             depth -= 1
     return deepest
+
+
+def _integral(value: Any) -> Any:
+    """Write 7.0 as 7 throughout a parsed body (float fields accept an int as well)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, list):
+        return [_integral(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _integral(v) for k, v in value.items()}
+    return value
 
 
 def parse_body(model: type[BaseModel]) -> BaseModel:
@@ -122,8 +139,9 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
             errors=[{"field": "body", "message": "expected an object"}],
         )
     try:
-        # Strict JSON mode: "1" is not an integer and 1 is not a boolean or a date.
-        return model.model_validate_json(request.get_data(), strict=True)
+        # Strict JSON mode: "1" is not an integer and 1 is not a boolean or a date. But 7.0
+        # is an integer in JSON Schema (and in JavaScript), so integral numbers become ints.
+        return model.model_validate_json(json.dumps(_integral(payload)), strict=True)
     except ValidationError as error:
         raise ValidationFailed(
             "Dữ liệu không hợp lệ / invalid fields", errors=_error_list(error)

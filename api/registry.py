@@ -8,6 +8,7 @@ writes all good rows in one transaction so a row is either wholly written or not
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -682,6 +683,9 @@ def to_cell(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, float):
+        # Plain digits: the import format has no exponents, and 5e-324 is a valid JSON number.
+        return format(decimal.Decimal(repr(value)), "f")
     return str(value)
 
 

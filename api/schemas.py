@@ -29,11 +29,62 @@ Role = Literal["caseworker", "enterprise", "planner", "admin"]
 MAX_TOKEN_DAYS = 730
 
 
+def _char_class(test) -> str:
+    """A regex character class body (for JSON Schema, pydantic and Python alike) of the code
+    points where ``test`` holds, as ranges. Format characters live in planes 0, 1 and 14."""
+    points = [c for c in (*range(0x20000), *range(0xE0000, 0xE0100)) if test(chr(c))]
+    ranges: list[tuple[int, int]] = []
+    for c in points:
+        if ranges and ranges[-1][1] == c - 1:
+            ranges[-1] = (ranges[-1][0], c)
+        else:
+            ranges.append((c, c))
+
+    def escape(c: int) -> str:
+        return f"\\u{c:04X}" if c <= 0xFFFF else f"\\U{c:08X}"
+
+    return "".join(escape(a) if a == b else f"{escape(a)}-{escape(b)}" for a, b in ranges)
+
+
+# What the server refuses, said as patterns so that the OpenAPI document says it too:
+# control characters (Unicode Cc) anywhere; in identifiers also invisible format characters
+# (Cf); and a required value must hold something besides white space.
+_CC = _char_class(lambda ch: unicodedata.category(ch) == "Cc")
+_CF = _char_class(lambda ch: unicodedata.category(ch) == "Cf")
+_SPACE = _char_class(lambda ch: ch.isspace() and unicodedata.category(ch) != "Cc")
+TEXT_PATTERN = f"^[^{_CC}]*$"
+NONBLANK_TEXT_PATTERN = f"^[^{_CC}]*[^{_CC}{_CF}{_SPACE}][^{_CC}]*$"
+IDENTIFIER_PATTERN = f"^[^{_CC}{_CF}]*[^{_CC}{_CF}{_SPACE}][^{_CC}{_CF}]*$"
+# Shown in the document; enforced by the validators below, whose messages are bilingual.
+_TEXT = {"pattern": TEXT_PATTERN}
+_NONBLANK = {"pattern": NONBLANK_TEXT_PATTERN}
+_IDENT = {"pattern": IDENTIFIER_PATTERN}
+
+
 def _clean_text(value: str) -> str:
     """Normalise to NFC and refuse control characters, which no name or address contains."""
-    value = unicodedata.normalize("NFC", value).strip()
+    # Checked before trimming: a trailing tab or line break is a control character too.
     if any(unicodedata.category(ch) == "Cc" for ch in value):
         raise ValueError("contains control characters / chứa ký tự điều khiển")
+    return unicodedata.normalize("NFC", value).strip()
+
+
+def _clean_nonblank(value: str) -> str:
+    value = _clean_text(value)
+    if not value:
+        raise ValueError("must not be blank / không được để trống")
+    return value
+
+
+def _clean_identifier(value: str) -> str:
+    """Identifiers also refuse invisible format characters: "NLD1" + U+200B looks like "NLD1"."""
+    value = _clean_nonblank(value)
+    for ch in value:
+        if unicodedata.category(ch) == "Cf":
+            raise ValueError(
+                f"contains the invisible character U+{ord(ch):04X} / chứa ký tự vô hình"
+                f" U+{ord(ch):04X}"
+            )
     return value
 
 
@@ -77,15 +128,39 @@ QueryDateTime = Annotated[
     dt.datetime, BeforeValidator(_iso_datetime), AfterValidator(lambda v: _naive_utc_checked(v))
 ]
 UtcDateTime = Annotated[dt.datetime, AfterValidator(_as_utc)]
-Text = Annotated[str, AfterValidator(_clean_text)]
-ShortText = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_clean_text)]
-ExternalId = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_clean_text)]
-WardCode = Annotated[str, Field(pattern=r"^[0-9]{5}$")]
+Text = Annotated[str, Field(json_schema_extra=_TEXT), AfterValidator(_clean_text)]
+ShortText = Annotated[
+    str,
+    Field(min_length=1, max_length=200, json_schema_extra=_NONBLANK),
+    AfterValidator(_clean_nonblank),
+]
+ExternalId = Annotated[
+    str,
+    Field(min_length=1, max_length=100, json_schema_extra=_IDENT),
+    AfterValidator(_clean_identifier),
+]
+OptionalText = Annotated[
+    str, Field(max_length=500, json_schema_extra=_TEXT), AfterValidator(_clean_text)
+]
+# Five digits, but never 00000 (codes count from 00001); whether it exists is the gazetteer's.
+WardCode = Annotated[
+    str,
+    Field(pattern=r"^(0000[1-9]|000[1-9][0-9]|00[1-9][0-9]{2}|0[1-9][0-9]{3}|[1-9][0-9]{4})$"),
+]
 ProvinceCode = Annotated[str, Field(pattern=r"^[0-9]{2}$")]
 Money = Annotated[int, Field(ge=0, le=1_000_000_000)]
-SearchText = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_clean_text)]
+SearchText = Annotated[
+    str, Field(min_length=1, max_length=100, json_schema_extra=_TEXT), AfterValidator(_clean_text)
+]
 SkillItem = Annotated[
-    str, Field(min_length=1, max_length=200, pattern=r"^[^;]*$"), AfterValidator(_clean_text)
+    str,
+    Field(
+        min_length=1,
+        max_length=200,
+        pattern=r"^[^;]*$",
+        json_schema_extra={"pattern": f"^[^;{_CC}]*$"},
+    ),
+    AfterValidator(_clean_text),
 ]
 
 
@@ -131,11 +206,43 @@ class Page(BaseModel):
 # ---------------------------------------------------------------- places
 
 
+# Coordinates are optional but never null: omit them, or give both (inside Viet Nam).
+LAT_FIELD = Field(None, ge=ingest.LAT_RANGE[0], le=ingest.LAT_RANGE[1])
+LON_FIELD = Field(None, ge=ingest.LON_RANGE[0], le=ingest.LON_RANGE[1])
+_COORDINATES_TOGETHER = {"dependentRequired": {"lat": ["lon"], "lon": ["lat"]}}
+# A new record needs a place: a ward code, or an address that names one.
+_PLACE_REQUIRED = {
+    "anyOf": [
+        {"required": ["ward_code"], "properties": {"ward_code": {"type": "string"}}},
+        {
+            "required": ["address"],
+            "properties": {"address": {"type": "string", "pattern": NONBLANK_TEXT_PATTERN}},
+        },
+    ],
+    **_COORDINATES_TOGETHER,
+}
+
+
 class PlaceIn(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_PLACE_REQUIRED)
+
     ward_code: WardCode | None = None
-    address: Annotated[str, Field(max_length=500), AfterValidator(_clean_text)] | None = None
-    lat: float | None = Field(None, ge=-90, le=90)
-    lon: float | None = Field(None, ge=-180, le=180)
+    address: OptionalText | None = None
+    lat: float = LAT_FIELD
+    lon: float = LON_FIELD
+
+
+class PlacePatch(Strict):
+    """A new ward code or address replaces the stored place; coordinates alone refine it."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_COORDINATES_TOGETHER)
+
+    ward_code: WardCode = None
+    address: Annotated[
+        str, Field(max_length=500, json_schema_extra=_NONBLANK), AfterValidator(_clean_nonblank)
+    ] = None
+    lat: float = LAT_FIELD
+    lon: float = LON_FIELD
 
 
 class PlaceOut(BaseModel):
@@ -151,25 +258,43 @@ class PlaceOut(BaseModel):
 # ---------------------------------------------------------------- enterprises
 
 
+TaxCode = Annotated[str, Field(pattern=r"^[0-9]{10}(-[0-9]{3})?$")]
+Email = Annotated[
+    str, Field(max_length=200, pattern=f"^[^@\\s{_CC}]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+$")
+]
+# Vietnamese numbers as the import rules read them: spaces, dots, dashes allowed anywhere; an
+# empty value clears the number. Enforced by matcher.ingest (bilingual, beside other fields).
+_E, _S = f"[{_SPACE}]*", "[ .\\-\\u00A0]*"
+_PHONE_START = f"^{_E}((0|\\+{_S}8{_S}4){_S}"
+MOBILE_PATTERN = f"{_PHONE_START}[35789]({_S}[0-9]){{8}})?{_E}$"
+PHONE_PATTERN = f"{_PHONE_START}[1-9]({_S}[0-9]){{8,9}})?{_E}$"
+MobilePhone = Annotated[
+    str,
+    Field(max_length=20, json_schema_extra={"pattern": MOBILE_PATTERN}),
+    AfterValidator(_clean_text),
+]
+OptionalPhone = Annotated[
+    str,
+    Field(max_length=20, json_schema_extra={"pattern": PHONE_PATTERN}),
+    AfterValidator(_clean_text),
+]
+
+
 class EnterpriseIn(PlaceIn):
     external_id: ExternalId
     name: ShortText
-    tax_code: Annotated[str, Field(max_length=20), AfterValidator(_clean_text)]
+    tax_code: TaxCode
     sector: ShortText | None = None
-    contact_email: Annotated[str, Field(max_length=200), AfterValidator(_clean_text)] | None = None
-    contact_phone: Annotated[str, Field(max_length=20), AfterValidator(_clean_text)] | None = None
+    contact_email: Email | None = None
+    contact_phone: OptionalPhone | None = None
 
 
-class EnterprisePatch(Strict):
-    name: ShortText | None = None
-    tax_code: Annotated[str, Field(max_length=20), AfterValidator(_clean_text)] | None = None
-    ward_code: WardCode | None = None
-    address: Annotated[str, Field(max_length=500), AfterValidator(_clean_text)] | None = None
-    lat: float | None = Field(None, ge=-90, le=90)
-    lon: float | None = Field(None, ge=-180, le=180)
+class EnterprisePatch(PlacePatch):
+    name: ShortText = None
+    tax_code: TaxCode = None
     sector: ShortText | None = None
-    contact_email: Annotated[str, Field(max_length=200), AfterValidator(_clean_text)] | None = None
-    contact_phone: Annotated[str, Field(max_length=20), AfterValidator(_clean_text)] | None = None
+    contact_email: Email | None = None
+    contact_phone: OptionalPhone | None = None
 
 
 class EnterpriseOut(PlaceOut):
@@ -209,18 +334,14 @@ class CourseIn(PlaceIn):
     capacity: int = Field(ge=1, le=100_000)
 
 
-class CoursePatch(Strict):
-    name: ShortText | None = None
-    trade: TradeCode | None = None
-    provider: ShortText | None = None
-    ward_code: WardCode | None = None
-    address: Annotated[str, Field(max_length=500), AfterValidator(_clean_text)] | None = None
-    lat: float | None = Field(None, ge=-90, le=90)
-    lon: float | None = Field(None, ge=-180, le=180)
+class CoursePatch(PlacePatch):
+    name: ShortText = None
+    trade: TradeCode = None
+    provider: ShortText = None
     level: CourseLevel | None = None
-    start_date: dt.date | None = None
-    end_date: dt.date | None = None
-    capacity: int | None = Field(None, ge=1, le=100_000)
+    start_date: dt.date = None
+    end_date: dt.date = None
+    capacity: int = Field(None, ge=1, le=100_000)
 
 
 class CourseOut(PlaceOut):
@@ -256,14 +377,31 @@ class CourseQuery(PageQuery):
 # ---------------------------------------------------------------- workers
 
 
+def _birth_year_range(schema: dict[str, Any]) -> None:
+    """Aged 15 to 80 today: the bounds move with the clock, so the document reads them."""
+    low, high = _birth_years()
+    schema.update(minimum=low, maximum=high)
+
+
+def _birth_years() -> tuple[int, int]:
+    from matcher import clock
+
+    year = clock.today().year
+    return year - 80, year - 15
+
+
+# Enforced by the import rules (matcher.ingest), which report it beside every other bad field.
+BirthYear = Annotated[int, Field(json_schema_extra=_birth_year_range)]
+
+
 class WorkerIn(PlaceIn):
     external_id: ExternalId
     full_name: ShortText
-    birth_year: int = Field(ge=1900, le=2100)
+    birth_year: BirthYear
     gender: Gender | None = None
     ethnic_minority: bool | None = None
     disability: bool | None = None
-    phone: Annotated[str, Field(max_length=20), AfterValidator(_clean_text)] | None = None
+    phone: MobilePhone | None = None
     education: EducationCode | None = None
     trades: list[TradeCode] = Field(default_factory=list, max_length=6)
     skills: list[SkillItem] = Field(
@@ -275,17 +413,13 @@ class WorkerIn(PlaceIn):
     available_from: dt.date | None = None
 
 
-class WorkerPatch(Strict):
-    full_name: ShortText | None = None
-    birth_year: int | None = Field(None, ge=1900, le=2100)
+class WorkerPatch(PlacePatch):
+    full_name: ShortText = None
+    birth_year: BirthYear = None
     gender: Gender | None = None
     ethnic_minority: bool | None = None
     disability: bool | None = None
-    ward_code: WardCode | None = None
-    address: Annotated[str, Field(max_length=500), AfterValidator(_clean_text)] | None = None
-    lat: float | None = Field(None, ge=-90, le=90)
-    lon: float | None = Field(None, ge=-180, le=180)
-    phone: Annotated[str, Field(max_length=20), AfterValidator(_clean_text)] | None = None
+    phone: MobilePhone | None = None
     education: EducationCode | None = None
     trades: list[TradeCode] | None = Field(None, max_length=6)
     skills: list[SkillItem] | None = Field(None, max_length=50)
@@ -335,6 +469,15 @@ class WorkerQuery(PageQuery):
 
 
 class EnrollmentIn(Strict):
+    # Only a finished enrollment (graduated or dropped) has a completion date.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "if": {"required": ["status"], "properties": {"status": {"const": "enrolled"}}},
+            "then": {"properties": {"completed_on": {"type": "null"}}},
+        },
+    )
+
     worker_external_id: ExternalId
     course_external_id: ExternalId
     status: EnrollmentStatus
@@ -342,7 +485,7 @@ class EnrollmentIn(Strict):
 
 
 class EnrollmentPatch(Strict):
-    status: EnrollmentStatus | None = None
+    status: EnrollmentStatus = None
     completed_on: dt.date | None = None
 
 
@@ -374,6 +517,9 @@ class EnrollmentQuery(PageQuery):
 
 
 class CommitmentIn(PlaceIn):
+    # The site defaults to the enterprise's place, so none of its fields is required.
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_COORDINATES_TOGETHER)
+
     external_id: ExternalId
     enterprise_external_id: ExternalId | None = Field(
         None, description="Required except for enterprise tokens (their own enterprise)"
@@ -390,15 +536,11 @@ class CommitmentIn(PlaceIn):
     course_external_id: ExternalId | None = None
 
 
-class CommitmentPatch(Strict):
+class CommitmentPatch(PlacePatch):
     occupation_isco: Annotated[str, Field(pattern=r"^[0-9]{4}$")] | None = None
-    slots: int | None = Field(None, ge=1, le=100_000)
-    wage_vnd: Money | None = None
-    ward_code: WardCode | None = None
-    address: Annotated[str, Field(max_length=500), AfterValidator(_clean_text)] | None = None
-    lat: float | None = Field(None, ge=-90, le=90)
-    lon: float | None = Field(None, ge=-180, le=180)
-    start_date: dt.date | None = None
+    slots: int = Field(None, ge=1, le=100_000)
+    wage_vnd: Money = None
+    start_date: dt.date = None
     expires_on: dt.date | None = None
     min_education: EducationCode | None = None
     required_skills: list[SkillItem] | None = Field(None, max_length=50)
@@ -453,13 +595,41 @@ class CommitmentQuery(PageQuery):
 class Reason(Strict):
     """One reason shown with a match, in Vietnamese and English."""
 
-    code: Annotated[str, Field(max_length=60), AfterValidator(_clean_text)] | None = None
-    vi: Annotated[str, Field(min_length=1, max_length=300), AfterValidator(_clean_text)]
-    en: Annotated[str, Field(min_length=1, max_length=300), AfterValidator(_clean_text)]
+    code: (
+        Annotated[str, Field(max_length=60, json_schema_extra=_TEXT), AfterValidator(_clean_text)]
+        | None
+    ) = None
+    vi: Annotated[
+        str,
+        Field(min_length=1, max_length=300, json_schema_extra=_TEXT),
+        AfterValidator(_clean_text),
+    ]
+    en: Annotated[
+        str,
+        Field(min_length=1, max_length=300, json_schema_extra=_TEXT),
+        AfterValidator(_clean_text),
+    ]
     effect: float | None = Field(None, ge=-100, le=100, description="Contribution to the score")
 
 
+def _one_of_id(name: str) -> dict[str, Any]:
+    return {
+        "anyOf": [
+            {"required": [f"{name}_id"], "properties": {f"{name}_id": {"type": "integer"}}},
+            {
+                "required": [f"{name}_external_id"],
+                "properties": {f"{name}_external_id": {"type": "string"}},
+            },
+        ]
+    }
+
+
 class ReferralIn(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"allOf": [_one_of_id("worker"), _one_of_id("commitment")]},
+    )
+
     external_id: ExternalId | None = None
     worker_id: int | None = Field(None, ge=1, le=2**31 - 1)
     worker_external_id: ExternalId | None = None
@@ -467,17 +637,29 @@ class ReferralIn(Strict):
     commitment_external_id: ExternalId | None = None
     referred_on: dt.date | None = Field(None, description="Default today")
     score: float | None = Field(None, ge=0, le=1, description="Hire probability shown")
-    scorer: Annotated[str, Field(max_length=40), AfterValidator(_clean_text)] | None = None
-    model_version: Annotated[str, Field(max_length=64), AfterValidator(_clean_text)] | None = None
+    scorer: (
+        Annotated[str, Field(max_length=40, json_schema_extra=_TEXT), AfterValidator(_clean_text)]
+        | None
+    ) = None
+    model_version: (
+        Annotated[str, Field(max_length=64, json_schema_extra=_TEXT), AfterValidator(_clean_text)]
+        | None
+    ) = None
     reasons: list[Reason] | None = Field(None, max_length=10)
-    note: Annotated[str, Field(max_length=500), AfterValidator(_clean_text)] | None = None
+    note: (
+        Annotated[str, Field(max_length=500, json_schema_extra=_TEXT), AfterValidator(_clean_text)]
+        | None
+    ) = None
 
 
 class ReferralPatch(Strict):
     status: ReferralStatus | None = None
     hired_on: dt.date | None = None
     left_on: dt.date | None = None
-    note: Annotated[str, Field(max_length=500), AfterValidator(_clean_text)] | None = None
+    note: (
+        Annotated[str, Field(max_length=500, json_schema_extra=_TEXT), AfterValidator(_clean_text)]
+        | None
+    ) = None
 
 
 class ReferralEventOut(BaseModel):
@@ -564,9 +746,11 @@ class SkillQuery(QueryModel):
 
 
 class NormalizeQuery(QueryModel):
-    q: Annotated[str, Field(min_length=1, max_length=500), AfterValidator(_clean_text)] = Field(
-        description="Free text; several items may be separated by ';' or ','"
-    )
+    q: Annotated[
+        str,
+        Field(min_length=1, max_length=500, json_schema_extra=_TEXT),
+        AfterValidator(_clean_text),
+    ] = Field(description="Free text; several items may be separated by ';' or ','")
 
 
 class SkillMatchOut(BaseModel):
@@ -601,9 +785,11 @@ class WardOut(BaseModel):
 
 
 class PlaceQuery(QueryModel):
-    q: Annotated[str, Field(min_length=1, max_length=300), AfterValidator(_clean_text)] = Field(
-        description="Ward/commune name or a full address, with or without diacritics"
-    )
+    q: Annotated[
+        str,
+        Field(min_length=1, max_length=300, json_schema_extra=_TEXT),
+        AfterValidator(_clean_text),
+    ] = Field(description="Ward/commune name or a full address, with or without diacritics")
     province_code: ProvinceCode | None = None
     limit: int = Field(20, ge=1, le=100)
 
@@ -674,6 +860,28 @@ class ImportReport(BaseModel):
 
 
 class TokenIn(Strict):
+    # An enterprise token names its enterprise, no other does; only caseworkers get a province.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "allOf": [
+                {
+                    "if": {"properties": {"role": {"const": "enterprise"}}},
+                    "then": {
+                        "required": ["enterprise_external_id"],
+                        "properties": {"enterprise_external_id": {"type": "string"}},
+                    },
+                    "else": {"properties": {"enterprise_external_id": {"type": "null"}}},
+                },
+                {
+                    "if": {"properties": {"role": {"const": "caseworker"}}},
+                    "then": {},
+                    "else": {"properties": {"province_code": {"type": "null"}}},
+                },
+            ]
+        },
+    )
+
     role: Role
     enterprise_external_id: ExternalId | None = None
     province_code: ProvinceCode | None = None
@@ -867,7 +1075,11 @@ class TrainIn(Strict):
 
 
 class PromoteIn(Strict):
-    reason: Annotated[str, Field(min_length=3, max_length=500), AfterValidator(_clean_text)]
+    reason: Annotated[
+        str,
+        Field(min_length=3, max_length=500, json_schema_extra=_TEXT),
+        AfterValidator(_clean_text),
+    ]
 
 
 # ---------------------------------------------------------------- allocation rounds

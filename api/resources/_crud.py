@@ -56,9 +56,12 @@ def patch_record(kind: str, obj: Any, body: BaseModel) -> int:
     """Merge a partial update into the stored record and re-validate the whole of it."""
     cells = cells_of(kind, obj)
     patch = body.model_dump(exclude_unset=True)
-    if any(f in patch for f in PLACE_FIELDS):
+    if "ward_code" in patch or "address" in patch:
         # A new place replaces the old one entirely: old coordinates must not override it.
         for name in PLACE_FIELDS:
             cells[name] = patch.pop(name, None)
+    elif "lat" in patch or "lon" in patch:
+        # Coordinates alone refine the stored place (the ward stays what it was).
+        cells["ward_code"], cells["address"] = obj.ward_code, obj.address
     cells.update(patch)
     return _write(kind, cells, only_update_id=obj.id)

@@ -81,7 +81,7 @@ def create_api_token(body: TokenIn) -> dict[str, Any]:
         if enterprise is None:
             raise ValidationFailed(
                 "Không có doanh nghiệp này / unknown enterprise",
-                errors=[{"field": "enterprise_external_id", "message": "unknown"}],
+                errors=[{"field": "enterprise_external_id", "message": "unknown enterprise"}],
             )
     elif body.enterprise_external_id:
         raise ValidationFailed(

@@ -116,7 +116,7 @@ def _resolve(model, record_id: int | None, external_id: str | None, field: str):
         if record_id is None:
             raise ValidationFailed(
                 f"Không có {field} '{external_id}' / unknown {field} '{external_id}'",
-                errors=[{"field": f"{field}_external_id", "message": "unknown"}],
+                errors=[{"field": f"{field}_external_id", "message": f"unknown {field}"}],
             )
     obj = get_scoped(model, record_id, principal)
     if external_id is not None and obj.external_id != external_id:

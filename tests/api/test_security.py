@@ -313,6 +313,9 @@ def test_admin_token_api_shows_expiry_and_takes_a_lifetime(client, world, auth):
 
 
 def test_bad_tokens_are_rate_limited_per_client_with_a_log_line(client, world, auth, caplog):
+    # Running gunicorn in-process (test_cli) applies its logging config, which disables the
+    # loggers that exist by then; a server builds its app after that, so re-enable here.
+    logging.getLogger("api").disabled = False
     caplog.set_level(logging.WARNING, logger="api")
     answers = [
         client.get("/api/v1/workers", headers=bearer(f"cn_guess{i}")).status_code for i in range(25)
