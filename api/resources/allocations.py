@@ -190,6 +190,7 @@ def confirm_allocation(run_id: int, body: ConfirmIn) -> dict[str, Any]:
     roles=STAFF,
     query=ExportQuery,
     response=AllocationOut,
+    extra_codes=("409",),
     alt_content={
         "text/csv": "CSV",
         XLSX_MIME: ".xlsx",

@@ -137,6 +137,15 @@ def test_serve_runs_gunicorn_over_http(tmp_path):
         denied = requests.get(f"http://127.0.0.1:{port}/api/v1/workers", timeout=5)
         assert denied.status_code == 401
         assert denied.headers["Content-Type"].startswith("application/problem+json")
+        assert denied.headers["Cache-Control"] == "no-store"
+        assert requests.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200
+        # The documented request-line limit (docs/security.md): up to 8,190 bytes reach the
+        # app, which answers in problem+json; beyond, gunicorn answers 414 itself.
+        long_query = "/api/v1/places?q=" + "a" * 8000
+        inside = requests.get(f"http://127.0.0.1:{port}{long_query}", timeout=5)
+        assert inside.headers["Content-Type"].startswith("application/problem+json")
+        beyond = requests.get(f"http://127.0.0.1:{port}{long_query}{'a' * 300}", timeout=5)
+        assert beyond.status_code == 414
     finally:
         os.killpg(server.pid, 15)
         server.wait(timeout=15)

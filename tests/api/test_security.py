@@ -538,3 +538,70 @@ def test_enterprise_shortlist_carries_no_worker_id(client, world, auth):
     items = response.get_json()["items"]
     assert items and all(item["worker_id"] is None for item in items)
     assert all(item["worker_ref"].startswith("UV-") for item in items)
+
+
+# ----- 10. the document says what the server refuses ----------------------------------------
+
+
+@pytest.fixture
+def spec(client):
+    return client.get("/api/v1/openapi.json").get_json()
+
+
+def _body_schema(spec, path, method):
+    ref = spec["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]
+    return spec["components"]["schemas"][ref["$ref"].rsplit("/", 1)[1]]
+
+
+def _query_param(spec, path, name):
+    params = spec["paths"][path]["get"]["parameters"]
+    return next(p for p in params if p["name"] == name)["schema"]
+
+
+def test_document_states_the_refusals_the_attacker_found(spec):
+    import re
+
+    q = _query_param(spec, "/api/v1/workers", "q")
+    q_pattern = next(s for s in q["anyOf"] if s.get("type") == "string")["pattern"]
+    assert re.match(q_pattern, "Nguyễn") and not re.match(q_pattern, "Lan\x07")
+
+    patch = _body_schema(spec, "/api/v1/workers/{worker_id}", "patch")["properties"]
+    assert "anyOf" not in patch["full_name"] and patch["full_name"]["type"] == "string"
+    assert patch["birth_year"]["type"] == "integer"
+
+    worker = _body_schema(spec, "/api/v1/workers", "post")["properties"]
+    ward = next(s for s in worker["ward_code"]["anyOf"] if s.get("type") == "string")["pattern"]
+    assert re.match(ward, "12073") and not re.match(ward, "00000")
+    year = clock.today().year
+    assert (worker["birth_year"]["minimum"], worker["birth_year"]["maximum"]) == (
+        year - 80,
+        year - 15,
+    )
+
+    allocation = _body_schema(spec, "/api/v1/allocations", "post")["properties"]
+    assert allocation["candidates_per_worker"]["type"] == "integer"
+    export = spec["paths"]["/api/v1/allocations/{run_id}/export"]["get"]["responses"]
+    assert "409" in export
+
+
+def test_integral_number_is_an_integer_and_tiny_float_a_number(client, world, auth):
+    # JSON Schema counts 7.0 as an integer; 5e-324 is a number the import format must read.
+    run = client.post(
+        "/api/v1/allocations", json={"candidates_per_worker": 7.0}, headers=auth("admin")
+    )
+    worker = client.post(
+        "/api/v1/workers",
+        json={"external_id": "W-TINY", "full_name": "Lê Hoa", "birth_year": 1995,
+              "ward_code": "11983", "max_commute_km": 5e-324},
+        headers=auth("caseworker"),
+    )  # fmt: skip
+
+    assert run.status_code == 201, run.get_json()
+    assert worker.status_code == 201, worker.get_json()
+
+
+def test_repeated_query_parameter_is_refused(client, world, auth):
+    response = client.get("/api/v1/workers?q=an&q=b%07", headers=auth("caseworker"))
+
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == [{"field": "q", "message": "given more than once"}]
