@@ -59,6 +59,7 @@ bench: install-dev
 	$(BIN)/python bench/validate.py
 	$(BIN)/python bench/demo.py
 	$(BIN)/python bench/import.py
+	$(BIN)/python bench/uploads.py
 
 clean:
 	rm -rf $(VENV) instance/*.sqlite3* .pytest_cache

@@ -356,20 +356,18 @@ def register(app: Flask) -> None:
             )
         click.echo(f"  gain / tăng: {summary['gain_percent']} %")
         if csv_path is not None:
-            import csv as csv_module
+            from api.exports import csv_text
 
             pairs = db.session.scalars(
                 sa.select(AllocationPair).where(AllocationPair.run_id == run.id)
             ).all()
-            with csv_path.open("w", newline="", encoding="utf-8-sig") as handle:
-                writer = csv_module.writer(handle)
-                writer.writerow(
-                    ["pair_id", "worker_id", "commitment_id", "probability", "distance_km"]
-                )
-                writer.writerows(
-                    [p.id, p.worker_id, p.commitment_id, round(p.probability, 4),
-                     round(p.distance_km, 2)] for p in pairs
-                )  # fmt: skip
+            header = ["pair_id", "worker_id", "commitment_id", "probability", "distance_km"]
+            rows = (
+                [p.id, p.worker_id, p.commitment_id, round(p.probability, 4),
+                 round(p.distance_km, 2)]
+                for p in pairs
+            )  # fmt: skip
+            csv_path.write_text(csv_text(header, rows), encoding="utf-8-sig")
             click.echo(f"  {len(pairs):,} cặp đã ghi / pairs written to {csv_path}")
 
     @app.cli.group("docs")

@@ -59,11 +59,18 @@ def table_response(
         return Response(
             xlsx_bytes(header, rows), mimetype=XLSX_MIME, headers=_headers(name, "xlsx")
         )
+    return Response(
+        "\ufeff" + csv_text(header, rows), mimetype="text/csv", headers=_headers(name, "csv")
+    )
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """The table as CSV text with every cell made safe (the BOM is the caller's)."""
     text = io.StringIO()
     writer = csv.writer(text)
     writer.writerow([_cell(h) for h in header])
     writer.writerows([_cell(v) for v in row] for row in rows)
-    return Response("\ufeff" + text.getvalue(), mimetype="text/csv", headers=_headers(name, "csv"))
+    return text.getvalue()
 
 
 def xlsx_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:

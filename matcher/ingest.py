@@ -23,6 +23,15 @@ Decisions the contract leaves open, documented here and in each column's help te
 - Empty optional cells become ``None`` (``[]`` for lists), except ``education``
   (``"unspecified"``) and ``max_commute_km`` (30).
 - Cells may not contain control characters (tabs and line breaks included).
+- Text is stored in Unicode NFC. Invisible format characters (zero-width space U+200B,
+  zero-width joiners, word joiner U+2060, byte-order mark U+FEFF, soft hyphen, direction
+  marks) are removed from names, addresses and skills, and refused in identifiers and codes
+  (external ids, tax codes, phone numbers, ward codes, trades): ``NLD000001`` followed by
+  U+200B would otherwise be a second record that looks like the first.
+- Limits: at most 100 columns in the header (cells right of the last named column are not
+  read, beyond column 101 not even parsed), 500,000 data rows, 10,000,000 cells, 64 MB per
+  upload, and an .xlsx may not inflate beyond 512 MB (128 MB of shared text). An .xlsx is
+  read as a stream of its cells; the size it declares (its dimension) is ignored.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The engine stays a library: matcher/ never imports Flask, SQLAlchemy or the api package."""
+"""Layout rules: matcher/ never imports Flask, SQLAlchemy or the api package; api/ writes
+CSV and .xlsx through one module."""
 
 from __future__ import annotations
 
@@ -21,3 +22,17 @@ def test_matcher_module_imports_no_web_or_database_layer(path):
         elif isinstance(node, ast.ImportFrom) and node.module:
             imported.add(node.module.split(".")[0])
     assert not imported & set(FORBIDDEN)
+
+
+API = MATCHER.parent / "api"
+
+
+@pytest.mark.parametrize("path", sorted(API.rglob("*.py")), ids=lambda p: str(p.relative_to(API)))
+def test_only_the_export_writer_writes_csv_or_xlsx(path):
+    """Every CSV and .xlsx the app writes goes through api/exports.py, the formula-safe writer
+    (docs/security.md); a second writer would be a second place to forget it."""
+    if path.name == "exports.py":
+        return
+    text = path.read_text(encoding="utf-8")
+    assert ".writer(" not in text
+    assert "Workbook(" not in text and "WriteOnlyCell" not in text
