@@ -47,10 +47,13 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
     if uri.startswith("postgresql://"):
         uri = "postgresql+psycopg://" + uri.removeprefix("postgresql://")
     app.config["SQLALCHEMY_DATABASE_URI"] = uri
+    options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    lock_ms = int(app.config["LOCK_TIMEOUT_MS"])
     if uri.startswith("sqlite"):
-        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
-        seconds = app.config["SQLITE_BUSY_TIMEOUT_MS"] / 1000
-        options.setdefault("connect_args", {}).setdefault("timeout", seconds)
+        options.setdefault("connect_args", {}).setdefault("timeout", lock_ms / 1000)
+    elif uri.startswith("postgresql"):
+        connect = options.setdefault("connect_args", {})
+        connect["options"] = f"{connect.get('options', '')} -c lock_timeout={lock_ms}".strip()
     if app.config.get("REDIS_URL") and app.config["RATELIMIT_STORAGE_URI"] == "memory://":
         app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
 
@@ -82,7 +85,7 @@ def _instance_secret(app: Flask) -> str:
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     """SQLite ignores foreign keys unless asked, and WAL lets readers run beside a writer.
 
-    The busy timeout is the connect timeout the app configured (SQLITE_BUSY_TIMEOUT_MS);
+    The busy timeout is the connect timeout the app configured (LOCK_TIMEOUT_MS);
     pysqlite already applies it, so only WAL and foreign keys are set here. An in-memory
     database has no journal file and stays in "memory" mode.
     """

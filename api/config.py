@@ -29,5 +29,6 @@ class DefaultConfig:
     # each process counts on its own.
     REDIS_URL: str | None = None
     RATELIMIT_STORAGE_URI: str = "memory://"
-    # How long a SQLite writer waits for another writer's lock before the request gets 503.
-    SQLITE_BUSY_TIMEOUT_MS: int = 10_000
+    # How long a write waits for another's lock (SQLite's busy timeout, PostgreSQL's
+    # lock_timeout) before the request gets 503.
+    LOCK_TIMEOUT_MS: int = 10_000

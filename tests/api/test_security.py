@@ -467,25 +467,38 @@ def test_database_down_answers_503_with_retry_after(tmp_path):
     assert api.headers["Retry-After"] == "5"
 
 
-@pytest.mark.skipif(ON_POSTGRES, reason="SQLite's journal and locks; PostgreSQL has row locks")
-def test_sqlite_runs_in_wal_and_a_locked_writer_gets_503(tmp_path):
+def _hold_write_lock(app, path):
+    """Another connection holding the write lock on workers: SQLite's one writer (its file in
+    WAL mode), or PostgreSQL's table lock that lets reads through."""
+    if ON_POSTGRES:
+        engine = sa.create_engine(
+            app.config["SQLALCHEMY_DATABASE_URI"],
+            connect_args=app.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"],
+        )
+        blocker = engine.connect()
+        blocker.exec_driver_sql("LOCK TABLE workers IN EXCLUSIVE MODE")
+    else:
+        engine = sa.create_engine(f"sqlite:///{path}")
+        blocker = engine.connect()
+        blocker.exec_driver_sql("BEGIN IMMEDIATE")
+    return engine, blocker
+
+
+def test_a_write_still_locked_after_the_timeout_gets_503(tmp_path, database):
     path = tmp_path / "locked.sqlite3"
-    app = make_app(
-        tmp_path,
-        None,
-        SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}",
-        SQLALCHEMY_ENGINE_OPTIONS={},
-        SQLITE_BUSY_TIMEOUT_MS=200,
-    )
+    file_db = {} if ON_POSTGRES else {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"}
+    app = make_app(tmp_path, database, LOCK_TIMEOUT_MS=200, **file_db)
+    if not ON_POSTGRES:
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {}
     with app.app_context():
         world = factories.build_world()
         token = world.tokens["caseworker"]
-        assert db.session.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
+        if not ON_POSTGRES:  # WAL: readers never wait for the writer
+            assert db.session.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
         # Use the token once, so that its last-use write does not come first below.
         app.test_client().get("/api/v1/workers", headers=bearer(token))
         db.session.remove()
-        blocker = sa.create_engine(f"sqlite:///{path}").connect()
-        blocker.exec_driver_sql("BEGIN IMMEDIATE")
+        engine, blocker = _hold_write_lock(app, path)
         try:
             body = {
                 "external_id": "W-LOCK",
@@ -494,17 +507,17 @@ def test_sqlite_runs_in_wal_and_a_locked_writer_gets_503(tmp_path):
                 "ward_code": "11983",
             }
             response = app.test_client().post("/api/v1/workers", json=body, headers=bearer(token))
+            # (Reading workers writes the access log, so it is a write too.)
+            reading = app.test_client().get("/api/v1/commitments", headers=bearer(token))
         finally:
             blocker.rollback()
             blocker.close()
+            engine.dispose()
         assert response.status_code == 503, response.get_data(as_text=True)
         assert response.headers["Retry-After"] == "5"
-        assert (
-            db.session.scalar(
-                sa.select(sa.func.count()).select_from(Worker).where(Worker.external_id == "W-LOCK")
-            )
-            == 0
-        )
+        assert reading.status_code == 200  # reads go on beside the writer
+        count = sa.select(sa.func.count()).select_from(Worker).where(Worker.external_id == "W-LOCK")
+        assert db.session.scalar(count) == 0
         db.session.remove()
         db.engine.dispose()
 
