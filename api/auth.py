@@ -107,8 +107,10 @@ def authenticate(roles: tuple[str, ...]) -> Principal:
     """Identify the caller from the Authorization header and check the role may call here.
 
     A client that keeps presenting wrong or expired tokens is slowed down: after
-    BAD_TOKEN_LIMIT failures in the window it gets 429 until the window passes, whatever it
-    sends, and each failure is logged with the client's address.
+    BAD_TOKEN_LIMIT failures in the window each further wrong token gets 429 until the window
+    passes, and each failure is logged with the client's address. A valid token is always
+    served: tokens are 256-bit random, so the limit is about load and alerting, and an office
+    behind one address must not be locked out by one misconfigured client.
     """
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
@@ -117,17 +119,6 @@ def authenticate(roles: tuple[str, ...]) -> Principal:
             "Thiếu mã truy cập: gửi tiêu đề 'Authorization: Bearer <token>' / "
             "missing token: send an 'Authorization: Bearer <token>' header"
         )
-    limit = parse_limit(current_app.config["BAD_TOKEN_LIMIT"])
-    client = client_address()
-    if not limiter.limiter.test(limit, "bad-token", client):
-        reset = limiter.limiter.get_window_stats(limit, "bad-token", client).reset_time
-        retry = max(1, int(reset - time.time()))  # windows run on wall-clock time
-        current_app.logger.warning("bad-token limit: %s refused for %s s", client, retry)
-        raise TooManyRequests(
-            f"Quá nhiều mã truy cập sai từ địa chỉ này; thử lại sau {retry} giây / too many"
-            f" invalid tokens from this address; retry in {retry} s",
-            retry_after=retry,
-        )
     row = db.session.execute(
         sa.select(ApiToken).where(
             ApiToken.token_hash == hash_token(value.strip()), ApiToken.revoked_at.is_(None)
@@ -135,10 +126,7 @@ def authenticate(roles: tuple[str, ...]) -> Principal:
     ).scalar_one_or_none()
     now = clock.now()
     if row is None or (row.expires_at is not None and row.expires_at <= now):
-        limiter.limiter.hit(limit, "bad-token", client)
-        current_app.logger.warning(
-            "bad token from %s: %s", client, "expired" if row is not None else "unknown"
-        )
+        _count_bad_token(row is not None)
         if row is not None:
             raise Unauthorized(
                 f"Mã truy cập đã hết hạn ngày {row.expires_at:%d/%m/%Y}; xin mã mới / the"
@@ -157,10 +145,44 @@ def authenticate(roles: tuple[str, ...]) -> Principal:
     return principal
 
 
+def _count_bad_token(expired: bool) -> None:
+    """Log a wrong token and count it; past the limit, answer 429 instead of 401.
+
+    The counter fails open: if its storage (Redis) is down, the request is answered as if
+    there were no limit, with a log line, rather than failing every call.
+    """
+    client = client_address()
+    current_app.logger.warning("bad token from %s: %s", client, "expired" if expired else "unknown")
+    if not limiter.enabled:
+        return
+    limit = parse_limit(current_app.config["BAD_TOKEN_LIMIT"])
+    try:
+        allowed = limiter.limiter.hit(limit, "bad-token", client)
+        reset = limiter.limiter.get_window_stats(limit, "bad-token", client).reset_time
+    except Exception:  # the storage is unreachable: no limit rather than no service
+        current_app.logger.exception("bad-token limit: counter storage unavailable")
+        return
+    if not allowed:
+        retry = max(1, int(reset - time.time()))  # windows run on wall-clock time
+        current_app.logger.warning("bad-token limit: %s refused for %s s", client, retry)
+        raise TooManyRequests(
+            f"Quá nhiều mã truy cập sai từ địa chỉ này; thử lại sau {retry} giây / too many"
+            f" invalid tokens from this address; retry in {retry} s",
+            retry_after=retry,
+        )
+
+
 def _record_use(token_id: int, now: dt.datetime) -> None:
     """Write the token's last use in its own short transaction; a locked database only
     skips this write (the request goes on)."""
+    connection = db.session.connection()
+    sqlite = connection.dialect.name == "sqlite"
     try:
+        # Do not wait for another writer's lock: a read must not stall behind an import.
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA busy_timeout = 0")
+        else:
+            connection.exec_driver_sql("SET LOCAL lock_timeout = '100ms'")
         db.session.execute(
             sa.update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)
         )
@@ -168,6 +190,10 @@ def _record_use(token_id: int, now: dt.datetime) -> None:
     except OperationalError:
         db.session.rollback()
         current_app.logger.info("token %s: last use not recorded (database busy)", token_id)
+    finally:
+        if sqlite:
+            busy_ms = int(current_app.config["LOCK_TIMEOUT_MS"])
+            db.session.connection().exec_driver_sql(f"PRAGMA busy_timeout = {busy_ms}")
 
 
 def current_principal() -> Principal:

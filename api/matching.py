@@ -74,6 +74,7 @@ def snapshot_from_db() -> Snapshot:
         sa.select(
             w.id, w.external_id, w.lat, w.lon, w.ward_code, w.trades, w.skills, w.education,
             w.experience_years, w.expected_wage_vnd, w.max_commute_km, w.available_from,
+            w.province_code,
         ).where(w.erased_at.is_(None))
     )  # fmt: skip
     commitments = _frame(
@@ -265,6 +266,7 @@ class Serving:
             {
                 "external_id": snapshot.workers["external_id"].to_numpy(),
                 "available_from": snapshot.workers["available_from"].to_numpy(),
+                "province_code": snapshot.workers["province_code"].to_numpy(),
             }
         )
         return ServingState(
@@ -441,7 +443,7 @@ def shortlist_pseudonym(commitment_id: int, worker_id: int) -> str:
 
 
 def candidates_for_commitment(
-    commitment: Commitment, *, limit: int, radius_km: float | None
+    commitment: Commitment, *, limit: int, radius_km: float | None, province: str | None = None
 ) -> dict[str, Any]:
     """Available workers (not erased, not in a job) who can reach the site, best first."""
     state = serving().get()
@@ -452,6 +454,9 @@ def candidates_for_commitment(
     commitment_arrays = state.commitments.commitments.take(position)
     index = state.workers
     positions = index.retrieve(commitment_arrays, radius_km)
+    if province is not None:  # a province-scoped caller sees its province's workers only
+        homes = state.worker_info["province_code"].to_numpy()
+        positions = positions[homes[positions] == province]
     ranked = index.rank(
         commitment_arrays, positions, day, state.context, _shortlist_score, active.predict,
         limit * 2 + 10,

@@ -86,7 +86,9 @@ def parse_query(model: type[BaseModel]) -> BaseModel:
 
 #: No body of this API nests deeper than 4; 32 leaves room and stops a parser's recursion.
 MAX_JSON_DEPTH = 32
-_BRACKETS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+# The closing quote is optional: an unterminated string must not make the scan backtrack
+# (a body of \" repeated would otherwise cost time quadratic in its length).
+_BRACKETS = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]')
 
 
 def _nesting_depth(text: str) -> int:

@@ -29,9 +29,11 @@ Decisions the contract leaves open, documented here and in each column's help te
   (external ids, tax codes, phone numbers, ward codes, trades): ``NLD000001`` followed by
   U+200B would otherwise be a second record that looks like the first.
 - Limits: at most 100 columns in the header (cells right of the last named column are not
-  read, beyond column 101 not even parsed), 500,000 data rows, 10,000,000 cells, 64 MB per
-  upload, and an .xlsx may not inflate beyond 512 MB (128 MB of shared text). An .xlsx is
-  read as a stream of its cells; the size it declares (its dimension) is ignored.
+  read), 500,000 data rows, 10,000,000 cells, 64 MB per upload; a CSV line may hold at most
+  1,000 separators; an .xlsx may not inflate beyond 512 MB (128 MB of shared text), nor hold
+  a row of more than 16,384 cells, more than 20,000,000 cells in all, or a row numbered
+  beyond 1,048,576 (Excel's own limits). An .xlsx is read as a stream of its cells; the size
+  it declares (its dimension) is ignored.
 """
 
 from __future__ import annotations
@@ -75,6 +77,12 @@ MAX_CELLS = 10_000_000
 # shared-strings table in memory, so both the whole and that part are capped (uncompressed).
 MAX_XLSX_UNCOMPRESSED = 512 * 1024 * 1024
 MAX_XLSX_SHARED_STRINGS = 128 * 1024 * 1024
+# openpyxl builds every cell of a row before it can be cut, so cells per row and in all are
+# counted first, with a plain XML scan that builds nothing; Excel itself stops at XFD1048576.
+MAX_XLSX_CELLS_PER_ROW = 16_384
+MAX_XLSX_ROW_NUMBER = 1_048_576
+# A CSV line is split whole before it can be cut: no real line has a thousand separators.
+MAX_CSV_SEPARATORS = 10 * MAX_COLUMNS
 
 
 # --------------------------------------------------------------------------------------------
@@ -751,6 +759,14 @@ def _sniff_delimiter(text: str) -> str:
 def _read_csv(data: bytes, limits: _Limits) -> tuple[list[str], list[list[str]], list[int]]:
     text = _decode(data)
     delimiter = _sniff_delimiter(text)
+    for number, line in enumerate(text.split("\n"), start=1):
+        if line.count(delimiter) > MAX_CSV_SEPARATORS:
+            raise FileFormatError(
+                f"Dòng {number} có hơn {MAX_CSV_SEPARATORS} dấu phân cách '{delimiter}' / line"
+                f" {number} has more than {MAX_CSV_SEPARATORS} '{delimiter}' separators",
+                code="too_many_columns",
+                row=number,
+            )
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         return _collect(reader, limits)
@@ -807,10 +823,69 @@ def _check_zip(data: bytes) -> None:
         )
 
 
+class _CellCounter:
+    """Counts one worksheet's cells as expat reports its elements (nothing is built)."""
+
+    def __init__(self, limits: _Limits) -> None:
+        self.limits = limits
+        self.in_row = 0
+        self.total = 0
+
+    def start(self, tag: str, attributes: dict[str, str]) -> None:
+        local = tag.rpartition(":")[2]
+        if local == "c":
+            self.in_row += 1
+            self.total += 1
+            if self.in_row > MAX_XLSX_CELLS_PER_ROW:
+                raise _too_many_cells(
+                    f"một dòng có hơn {MAX_XLSX_CELLS_PER_ROW} ô",
+                    f"a row has more than {MAX_XLSX_CELLS_PER_ROW} cells",
+                )
+            if self.total > 2 * self.limits.cells:
+                cap = 2 * self.limits.cells
+                raise _too_many_cells(f"tệp có hơn {cap} ô", f"more than {cap} cells")
+        elif local == "row":
+            self.in_row = 0
+            number = attributes.get("r", "")
+            if number.isdigit() and int(number) > MAX_XLSX_ROW_NUMBER:
+                raise _too_many_cells(
+                    f"số dòng {number} vượt quá dòng cuối của Excel",
+                    f"row number {number} is beyond Excel's last row",
+                )
+
+
+def _too_many_cells(vi: str, en: str) -> FileFormatError:
+    return FileFormatError(f"{vi} / {en}", code="too_many_cells")
+
+
+def _scan_sheets(data: bytes, limits: _Limits) -> None:
+    """Count the cells of every worksheet with expat and refuse a row of more cells than
+    Excel allows, more cells than twice the cell limit, or a row number beyond Excel's last
+    row, before openpyxl would build them."""
+    from xml.parsers import expat
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for name in archive.namelist():
+            if not name.lower().startswith("xl/worksheets/"):
+                continue
+            parser = expat.ParserCreate()
+            parser.StartElementHandler = _CellCounter(limits).start
+            try:
+                with archive.open(name) as stream:
+                    parser.ParseFile(stream)
+            except expat.ExpatError as exc:
+                raise FileFormatError(
+                    f"Không đọc được tệp .xlsx (XML hỏng) / cannot read the .xlsx (broken XML):"
+                    f" {exc}",
+                    code="unreadable",
+                ) from None
+
+
 def _read_xlsx(data: bytes, limits: _Limits) -> tuple[list[str], list[list[str]], list[int]]:
     import openpyxl  # deferred: a CSV import should not pay for loading openpyxl
 
     _check_zip(data)
+    _scan_sheets(data, limits)
     with warnings.catch_warnings():
         # openpyxl warns about workbook features it drops (styles, data validation,
         # drawings); none of them affects cell values, and the test suite turns warnings

@@ -59,7 +59,12 @@ def get_commitment_candidates(commitment_id: int, query: CandidateQuery) -> dict
     of their own commitments only) get no `worker_id`."""
     principal = current_principal()
     commitment = get_scoped(Commitment, commitment_id, principal)
-    result = candidates_for_commitment(commitment, limit=query.limit, radius_km=query.radius_km)
+    result = candidates_for_commitment(
+        commitment,
+        limit=query.limit,
+        radius_km=query.radius_km,
+        province=principal.province_code,
+    )
     log_personal_access([item["worker_id"] for item in result["items"]], "shortlist")
     db.session.commit()
     if principal.role == "enterprise":

@@ -38,6 +38,9 @@ DOMAIN_RULES = {
     "in the future": "depends on today's date",
     "/file-format": "an uploaded file's contents are read by the import rules "
     "(docs/import-format.md), not by JSON Schema",
+    "invisible character U+1": "an invisible character above U+FFFF in an identifier: a "
+    "JavaScript pattern (no u flag) cannot name it, so the document leaves it out",
+    "invisible character U+E": "the same, for the tag characters U+E0001…",
     "trade given": "an ISCO code must belong to the trade (the taxonomy's data)",
 }
 

@@ -9,6 +9,7 @@ import csv
 import datetime as dt
 import io
 import logging
+import time
 
 import openpyxl
 import pytest
@@ -325,13 +326,40 @@ def test_bad_tokens_are_rate_limited_per_client_with_a_log_line(client, world, a
 
     assert answers[:20] == [401] * 20
     assert answers[20:] == [429] * 5
-    limited = client.get("/api/v1/workers", headers=auth("caseworker"))
+    limited = client.get("/api/v1/workers", headers=bearer("cn_guess-more"))
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
     assert "bad token from" in caplog.text and "bad-token limit" in caplog.text
+    # A valid token is still served: the limit slows guessing, it locks no office out.
+    assert client.get("/api/v1/workers", headers=auth("caseworker")).status_code == 200
     other = client.get(
-        "/api/v1/workers", headers=auth("caseworker"), environ_base={"REMOTE_ADDR": "10.0.0.9"}
+        "/api/v1/workers", headers=bearer("cn_guess0"), environ_base={"REMOTE_ADDR": "10.0.0.9"}
     )
-    assert other.status_code == 200  # another client is not affected
+    assert other.status_code == 401  # another client has its own count
+
+
+def test_bad_token_limit_can_be_switched_off(client, world, auth):
+    from api.extensions import limiter  # RATELIMIT_ENABLED=False sets this at start-up
+
+    limiter.enabled = False
+    try:
+        answers = {
+            client.get("/api/v1/workers", headers=bearer(f"cn_{i}")).status_code for i in range(25)
+        }
+        assert answers == {401}
+        assert client.get("/api/v1/workers", headers=auth("caseworker")).status_code == 200
+    finally:
+        limiter.enabled = True
+
+
+def test_a_slow_quote_body_is_refused_quickly(client, world, auth):
+    # An unterminated string of escaped quotes made the depth scan backtrack (minutes per MB).
+    body = '"' + '\\"' * 150_000
+    started = time.perf_counter()
+    response = client.post(
+        "/api/v1/workers", data=body, content_type="application/json", headers=auth("caseworker")
+    )
+    assert response.status_code == 400
+    assert time.perf_counter() - started < 5
 
 
 # ----- 6. protective headers ----------------------------------------------------------------
@@ -487,12 +515,14 @@ def _hold_write_lock(app, path):
 def test_a_write_still_locked_after_the_timeout_gets_503(tmp_path, database):
     path = tmp_path / "locked.sqlite3"
     file_db = {} if ON_POSTGRES else {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"}
-    app = make_app(tmp_path, database, LOCK_TIMEOUT_MS=200, **file_db)
+    app = make_app(tmp_path, database, LOCK_TIMEOUT_MS=2000, **file_db)
     if not ON_POSTGRES:
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {}
     with app.app_context():
         world = factories.build_world()
         token = world.tokens["caseworker"]
+        fresh_token, _ = create_token("planner", label="never used")
+        db.session.commit()
         if not ON_POSTGRES:  # WAL: readers never wait for the writer
             assert db.session.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
         # Use the token once, so that its last-use write does not come first below.
@@ -507,8 +537,11 @@ def test_a_write_still_locked_after_the_timeout_gets_503(tmp_path, database):
                 "ward_code": "11983",
             }
             response = app.test_client().post("/api/v1/workers", json=body, headers=bearer(token))
-            # (Reading workers writes the access log, so it is a write too.)
-            reading = app.test_client().get("/api/v1/commitments", headers=bearer(token))
+            # (Reading workers writes the access log, so it is a write too.) A token's first
+            # use would write its last-use time: that write is skipped, not waited for.
+            started = time.perf_counter()
+            reading = app.test_client().get("/api/v1/commitments", headers=bearer(fresh_token))
+            read_seconds = time.perf_counter() - started
         finally:
             blocker.rollback()
             blocker.close()
@@ -516,6 +549,7 @@ def test_a_write_still_locked_after_the_timeout_gets_503(tmp_path, database):
         assert response.status_code == 503, response.get_data(as_text=True)
         assert response.headers["Retry-After"] == "5"
         assert reading.status_code == 200  # reads go on beside the writer
+        assert read_seconds < 1.0, read_seconds  # not the 2 s lock timeout
         count = sa.select(sa.func.count()).select_from(Worker).where(Worker.external_id == "W-LOCK")
         assert db.session.scalar(count) == 0
         db.session.remove()
@@ -601,6 +635,20 @@ def test_document_states_the_refusals_the_attacker_found(spec):
     assert "409" in export
 
 
+def test_document_patterns_are_plain_ecma_regexes(spec):
+    """JSON Schema patterns are ECMA-262: a \\U escape (astral code point) would turn a
+    JavaScript client's character class into a range that refuses ordinary ids."""
+    import json
+    import re
+
+    text = json.dumps(spec)
+    patterns = re.findall(r'"pattern": "((?:[^"\\\\]|\\\\.)*)"', text)
+    assert patterns
+    assert not [p for p in patterns if "\\\\U" in p]
+    for pattern in patterns:
+        re.compile(json.loads(f'"{pattern}"'))
+
+
 def test_integral_number_is_an_integer_and_tiny_float_a_number(client, world, auth):
     # JSON Schema counts 7.0 as an integer; 5e-324 is a number the import format must read.
     run = client.post(
@@ -622,3 +670,17 @@ def test_repeated_query_parameter_is_refused(client, world, auth):
 
     assert response.status_code == 422
     assert response.get_json()["errors"] == [{"field": "q", "message": "given more than once"}]
+
+
+def test_scoped_caseworker_shortlist_holds_only_its_province(client, world, auth, province_token):
+    outside = factories.worker(ward_code=HA_NOI_WARD, trades=["garment"], max_commute_km=200.0)
+    db.session.commit()
+    url = f"/api/v1/commitments/{world.commitment.id}/candidates?limit=50"
+
+    everyone = {i["worker_id"] for i in client.get(url, headers=auth("admin")).get_json()["items"]}
+    scoped = {
+        i["worker_id"] for i in client.get(url, headers=bearer(province_token)).get_json()["items"]
+    }
+
+    assert outside.id in everyone
+    assert outside.id not in scoped and world.worker.id in scoped

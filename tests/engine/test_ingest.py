@@ -375,6 +375,39 @@ def test_read_more_cells_than_limit_rejects_file():
     assert caught.value.code == "too_many_cells"
 
 
+def test_read_xlsx_row_of_millions_of_cells_is_refused_before_openpyxl_builds_it():
+    # 21 kB holding 5,000,000 empty <c/> in one row took 1.6 GB inside openpyxl.
+    header = '<row r="1"><c r="A1" t="inlineStr"><is><t>external_id</t></is></c></row>'
+    data = xlsx_files.workbook([header, '<row r="2">' + "<c/>" * 5_000_000 + "</row>"])
+    tracemalloc.start()
+    try:
+        with pytest.raises(FileFormatError) as caught:
+            read_table(data, "w.xlsx")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert caught.value.code == "too_many_cells" and "16384" in str(caught.value)
+    assert peak < 40 * 2**20
+
+
+def test_read_xlsx_row_number_beyond_excel_is_refused():
+    header = '<row r="1"><c r="A1" t="inlineStr"><is><t>external_id</t></is></c></row>'
+    far = '<row r="2000000"><c r="A2000000" t="inlineStr"><is><t>x</t></is></c></row>'
+
+    with pytest.raises(FileFormatError) as caught:
+        read_table(xlsx_files.workbook([header, far]), "w.xlsx")
+
+    assert caught.value.code == "too_many_cells" and "2000000" in str(caught.value)
+
+
+def test_read_csv_line_of_a_million_separators_is_refused_before_splitting():
+    with pytest.raises(FileFormatError) as caught:
+        read_table(b"a,b\nx,y\n" + b"," * 1_000_000 + b"\n", "w.csv")
+
+    assert caught.value.code == "too_many_columns" and caught.value.row == 3
+
+
 def test_read_xlsx_inflating_beyond_cap_rejected_before_parsing(monkeypatch):
     data = xlsx_files.padded_rows(2000)
     monkeypatch.setattr(ingest, "MAX_XLSX_UNCOMPRESSED", 100_000)
