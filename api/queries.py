@@ -7,6 +7,7 @@ A record outside the caller's scope is indistinguishable from one that does not 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,6 +102,14 @@ def paginate(stmt: sa.Select, model: type[db.Model], page: PageQuery) -> tuple[l
     more = len(rows) > page.limit
     rows = rows[: page.limit]
     return rows, encode_cursor(rows[-1].id) if more and rows else None
+
+
+def page_of(items: Sequence[Any], page: PageQuery) -> tuple[list[Any], str | None]:
+    """One page of a list kept in memory (reference data); the cursor is a position in it."""
+    start = page.after_id
+    chunk = list(items[start : start + page.limit])
+    more = start + page.limit < len(items)
+    return chunk, encode_cursor(start + page.limit) if more else None
 
 
 def name_filter(column: sa.ColumnElement, q: str) -> sa.ColumnElement:

@@ -205,6 +205,12 @@ class PageQuery(QueryModel):
         return decode_cursor(self.cursor) if self.cursor else 0
 
 
+class ReferencePageQuery(PageQuery):
+    """Reference lists (trades, skills) are short: one page of 200 holds them all today."""
+
+    limit: int = Field(200, ge=1, le=200, description="Page size, at most 200")
+
+
 class Page(BaseModel):
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null at end")
 
@@ -728,7 +734,7 @@ class TradeOut(BaseModel):
     skill_count: int
 
 
-class TradeList(BaseModel):
+class TradeList(Page):
     items: list[TradeOut]
 
 
@@ -740,11 +746,11 @@ class SkillOut(BaseModel):
     synonyms: list[str]
 
 
-class SkillList(BaseModel):
+class SkillList(Page):
     items: list[SkillOut]
 
 
-class SkillQuery(QueryModel):
+class SkillQuery(ReferencePageQuery):
     trade: TradeCode | None = None
     q: SearchText | None = Field(
         None, description="Search labels and synonyms, with or without diacritics"
@@ -917,7 +923,7 @@ class TokenCreated(TokenOut):
     token: str = Field(description="Shown once; store it safely")
 
 
-class TokenList(BaseModel):
+class TokenList(Page):
     items: list[TokenOut]
 
 

@@ -16,6 +16,7 @@ from api.queries import paginate
 from api.schemas import (
     AccessLogPage,
     AccessLogQuery,
+    PageQuery,
     TokenCreated,
     TokenIn,
     TokenList,
@@ -48,11 +49,12 @@ def token_out(t: ApiToken) -> dict[str, Any]:
     "/tokens",
     summary="List API tokens (hashes are never shown)",
     roles=ADMIN,
+    query=PageQuery,
     response=TokenList,
 )
-def list_tokens() -> dict[str, Any]:
-    tokens = db.session.execute(sa.select(ApiToken).order_by(ApiToken.id)).scalars()
-    return {"items": [token_out(t) for t in tokens]}
+def list_tokens(query: PageQuery) -> dict[str, Any]:
+    tokens, cursor = paginate(sa.select(ApiToken), ApiToken, query)
+    return {"items": [token_out(t) for t in tokens], "next_cursor": cursor}
 
 
 @operation(

@@ -8,7 +8,15 @@ from flask import Blueprint
 
 from api.models import ROLES
 from api.openapi import operation
-from api.schemas import NormalizeOut, NormalizeQuery, SkillList, SkillQuery, TradeList
+from api.queries import page_of
+from api.schemas import (
+    NormalizeOut,
+    NormalizeQuery,
+    ReferencePageQuery,
+    SkillList,
+    SkillQuery,
+    TradeList,
+)
 from matcher.taxonomy import taxonomy
 from matcher.text import fold
 
@@ -29,11 +37,14 @@ def _match(m: Any) -> dict[str, Any]:
     "/trades",
     summary="List trades with their ISCO-08 occupations",
     roles=ROLES,
+    query=ReferencePageQuery,
     response=TradeList,
 )
-def list_trades() -> dict[str, Any]:
+def list_trades(query: ReferencePageQuery) -> dict[str, Any]:
     tax = taxonomy()
+    trades, cursor = page_of(tax.trades(), query)
     return {
+        "next_cursor": cursor,
         "items": [
             {
                 "code": t.code,
@@ -45,8 +56,8 @@ def list_trades() -> dict[str, Any]:
                 ],
                 "skill_count": len(tax.skills(t.code)),
             }
-            for t in tax.trades()
-        ]
+            for t in trades
+        ],
     }
 
 
@@ -67,7 +78,9 @@ def list_skills(query: SkillQuery) -> dict[str, Any]:
             for s in skills
             if any(needle in fold(text) for text in (s.code, s.label_vi, s.label_en, *s.synonyms))
         ]
+    skills, cursor = page_of(skills, query)
     return {
+        "next_cursor": cursor,
         "items": [
             {
                 "code": s.code,
@@ -77,7 +90,7 @@ def list_skills(query: SkillQuery) -> dict[str, Any]:
                 "synonyms": list(s.synonyms),
             }
             for s in skills
-        ]
+        ],
     }
 
 

@@ -288,3 +288,25 @@ def test_taxonomy_endpoints(client, auth, world):
         "electronics.soldering",
         None,
     ]
+
+
+@pytest.mark.parametrize(
+    ("url", "role", "size"),
+    [("/api/v1/taxonomy/skills", "planner", 40), ("/api/v1/taxonomy/trades", "planner", 4),
+     ("/api/v1/tokens", "admin", 2)],
+)  # fmt: skip
+def test_every_list_takes_limit_and_cursor(client, auth, world, url, role, size):
+    # GET /taxonomy/skills?limit=100 was refused (issue 11): lists follow the contract.
+    everything = client.get(url, query_string={"limit": 200}, headers=auth(role)).get_json()
+    seen, cursor = [], None
+    while True:
+        params = {"limit": size, **({"cursor": cursor} if cursor else {})}
+        page = client.get(url, query_string=params, headers=auth(role))
+        assert page.status_code == 200, page.get_json()
+        body = page.get_json()
+        assert len(body["items"]) <= size
+        seen += body["items"]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == everything["items"] and len(seen) > size
