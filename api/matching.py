@@ -589,6 +589,7 @@ def pathways_for_worker(worker: Worker, *, limit: int, radius_km: float | None) 
                         "trade": row["trade"],
                         "course_name": row["name"],
                         "required_count": int(index.required_count[positions[best]]),
+                        "pathway": True,
                     },
                 ),
             }

@@ -36,6 +36,9 @@ def render(name: str, value: float, details: Mapping[str, Any]) -> tuple[str, st
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     trade_vi, trade_en = _trade(details.get("trade"))
+    # A pathway scores a course the worker has not taken "as if graduated": say what the
+    # course leads to, not that it was done.
+    pathway = bool(details.get("pathway"))
     if name == "distance_km":
         km = max(round(value), 1) if value >= 0.5 else value
         km_text = f"{km:.1f}" if km < 1 else f"{km:.0f}"
@@ -48,6 +51,8 @@ def render(name: str, value: float, details: Mapping[str, Any]) -> tuple[str, st
             f"{value:.0f} km beyond the preferred commute",
         )
     if name == "trade_match":
+        if pathway and value >= 0.5:
+            return f"Mở ra nghề {trade_vi}", f"Opens the {trade_en} trade"
         if value >= 0.5:
             return f"Đúng nghề quan tâm: {trade_vi}", f"A trade of interest: {trade_en}"
         return f"Không thuộc nghề quan tâm ({trade_vi})", f"Not a trade of interest ({trade_en})"
@@ -55,11 +60,22 @@ def render(name: str, value: float, details: Mapping[str, Any]) -> tuple[str, st
         if value < 0.5:
             return None
         course = details.get("course_name") or "đào tạo"
+        if pathway:
+            return (
+                f"Học xong khóa {course} dẫn tới đơn hàng này: doanh nghiệp cam kết tuyển học viên",
+                f"The course {course} leads to this commitment: the enterprise committed to"
+                " hire its graduates",
+            )
         return (
             f"Đã tốt nghiệp khóa {course} liên kết với đơn hàng này",
             f"Graduated from {course}, the course linked to this commitment",
         )
     if name == "graduated_trade_course":
+        if pathway and value >= 0.5:
+            return (
+                f"Học xong sẽ có nghề {trade_vi}",
+                f"Completing it gives a {trade_en} qualification",
+            )
         if value >= 0.5:
             return f"Đã tốt nghiệp khóa nghề {trade_vi}", f"Graduated from a {trade_en} course"
         return f"Chưa học nghề {trade_vi}", f"No {trade_en} training yet"

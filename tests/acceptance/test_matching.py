@@ -164,6 +164,8 @@ def test_pathways_lead_to_committed_jobs(demo):
     assert item["commitments"] and item["start_date"] >= clock.today().isoformat()
     assert 0 <= item["expected_hire_probability"] <= 1
     assert any("khóa" in r["vi"] for r in item["reasons"])
+    # The worker has not taken these courses: no reason may say they graduated.
+    assert not any("Đã tốt nghiệp" in r["vi"] for i in found["items"] for r in i["reasons"])
 
 
 @pytest.mark.writes
