@@ -120,6 +120,8 @@ class Worker(TimestampMixin, db.Model):
     education: Mapped[str] = mapped_column(sa.String(32), default="unspecified")
     trades: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     skills: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    # Free text no skill code matched: kept for caseworkers, never a model feature.
+    skills_unrecognised: Mapped[list[str] | None] = mapped_column(sa.JSON)
     experience_years: Mapped[float | None]
     expected_wage_vnd: Mapped[int | None] = mapped_column(sa.BigInteger)
     max_commute_km: Mapped[float] = mapped_column(default=30.0)
@@ -172,6 +174,7 @@ class Commitment(PlaceMixin, TimestampMixin, db.Model):
     expires_on: Mapped[dt.date | None]
     min_education: Mapped[str | None] = mapped_column(sa.String(32))
     required_skills: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    required_skills_unrecognised: Mapped[list[str] | None] = mapped_column(sa.JSON)
     shift_work: Mapped[bool | None]
     course_id: Mapped[int | None] = mapped_column(sa.ForeignKey("courses.id"), index=True)
 

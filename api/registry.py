@@ -201,6 +201,7 @@ def _columns(kind: str, values: dict[str, Any], ctx: _Context, row: int, errors:
             "education": v.get("education") or "unspecified",
             "trades": list(v.get("trades") or []),
             "skills": list(v.get("skills") or []),
+            "skills_unrecognised": list(v.get("skills_unrecognised") or []),
             "experience_years": v.get("experience_years"),
             "expected_wage_vnd": v.get("expected_wage_vnd"),
             "max_commute_km": v.get("max_commute_km") or 30.0,
@@ -280,6 +281,7 @@ def _columns(kind: str, values: dict[str, Any], ctx: _Context, row: int, errors:
             "expires_on": v.get("expires_on"),
             "min_education": v.get("min_education"),
             "required_skills": list(v.get("required_skills") or []),
+            "required_skills_unrecognised": list(v.get("required_skills_unrecognised") or []),
             "shift_work": v.get("shift_work"),
             "course_id": course_id,
         }
@@ -723,7 +725,14 @@ def cells_of(kind: str, obj: Any) -> dict[str, Any]:
     else:
         raise ValueError(kind)
     cells = {name: getattr(obj, name) for name in names}
+    # Kept free text goes back in, so that a PATCH of another field does not drop it.
+    if kind == "workers":
+        cells["skills"] = [*(obj.skills or []), *(obj.skills_unrecognised or [])]
     if kind == "commitments":
+        cells["required_skills"] = [
+            *(obj.required_skills or []),
+            *(obj.required_skills_unrecognised or []),
+        ]
         cells["enterprise_external_id"] = obj.enterprise.external_id
         cells["course_external_id"] = obj.course.external_id if obj.course else None
         if not obj.site_from_enterprise:
@@ -757,6 +766,7 @@ def erase_worker(worker: Worker) -> None:
     worker.disability = None
     worker.phone = None
     worker.address = None
+    worker.skills_unrecognised = None  # free text may say who the person is
     if ward is not None:  # the ward centroid, not the home
         worker.lat, worker.lon = ward.lat, ward.lon
         worker.place_source = "ward_code"

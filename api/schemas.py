@@ -453,6 +453,12 @@ class WorkerOut(PlaceOut):
     education: str
     trades: list[str]
     skills: list[str]
+    skills_unrecognised: list[str] | None = Field(
+        description="Free text no skill matched, kept as given; null for enterprises"
+    )
+    skill_notes: list[SkillNoteOut] | None = Field(
+        None, description="On create and update: what each free-text skill became"
+    )
     experience_years: float | None
     expected_wage_vnd: int | None
     max_commute_km: float
@@ -578,6 +584,12 @@ class CommitmentOut(PlaceOut):
     expires_on: dt.date | None
     min_education: str | None
     required_skills: list[str]
+    required_skills_unrecognised: list[str] = Field(
+        description="Free text no skill matched, kept as given"
+    )
+    skill_notes: list[SkillNoteOut] | None = Field(
+        None, description="On create and update: what each free-text skill became"
+    )
     shift_work: bool | None
     course_id: int | None
     course_external_id: str | None

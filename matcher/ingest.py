@@ -1544,13 +1544,18 @@ def _finish_lists(kind: str, number: int, values: dict[str, object]) -> list[Ski
     if items is None:
         return []
     codes: list[str] = []
+    unrecognised: list[str] = []
     notes: list[SkillNote] = []
     for item in items:
         if item.code is not None and item.code not in codes:
             codes.append(item.code)
+        if item.code is None and item.text not in unrecognised:
+            unrecognised.append(item.text)
         if item.free_text:
             notes.append(SkillNote(number, name, item.text, item.code, item.confidence))
     values[name] = codes
+    # Text no skill matched is kept for caseworkers to read (never a model feature).
+    values[f"{name}_unrecognised"] = unrecognised
     return notes
 
 

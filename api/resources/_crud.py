@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
+from flask import g
 from pydantic import BaseModel
 
 from api.auth import current_principal
@@ -42,6 +44,8 @@ def _write(kind: str, values: dict[str, Any], **options: Any) -> int:
             "; ".join(e.reason for e in result.errors), errors=_field_errors(result.errors)
         )
     db.session.commit()
+    # What each free-text skill became, for the view to answer (as an import report does).
+    g.skill_notes = [dataclasses.asdict(n) for n in batch.skill_notes]
     return next(iter(result.ids.values()))
 
 
@@ -50,6 +54,11 @@ def create_record(kind: str, body: BaseModel, **extra: Any) -> int:
     values = {k: v for k, v in body.model_dump().items() if v is not None and v != []}
     values.update({k: v for k, v in extra.items() if v is not None})
     return _write(kind, values, only_create=True)
+
+
+def skill_notes() -> list[dict[str, Any]]:
+    """The skill notes of the record written in this request (empty if none was)."""
+    return g.get("skill_notes", [])
 
 
 def patch_record(kind: str, obj: Any, body: BaseModel) -> int:

@@ -20,7 +20,7 @@ from api.queries import (
     place_dict,
     scoped,
 )
-from api.resources._crud import create_record, patch_record
+from api.resources._crud import create_record, patch_record, skill_notes
 from api.schemas import (
     CommitmentIn,
     CommitmentOut,
@@ -57,6 +57,7 @@ def commitment_out(c: Commitment) -> dict[str, Any]:
         "expires_on": c.expires_on,
         "min_education": c.min_education,
         "required_skills": c.required_skills or [],
+        "required_skills_unrecognised": c.required_skills_unrecognised or [],
         "shift_work": c.shift_work,
         "course_id": c.course_id,
         "course_external_id": c.course.external_id if c.course else None,
@@ -119,7 +120,11 @@ def create_commitment(body: CommitmentIn) -> dict[str, Any]:
                 "you may post commitments only for your own enterprise"
             )
         extra["enterprise_external_id"] = own.external_id
-    return commitment_out(db.session.get(Commitment, create_record("commitments", body, **extra)))
+    commitment_id = create_record("commitments", body, **extra)
+    return {
+        **commitment_out(db.session.get(Commitment, commitment_id)),
+        "skill_notes": skill_notes(),
+    }
 
 
 @operation(
@@ -146,7 +151,7 @@ def update_commitment(commitment_id: int, body: CommitmentPatch) -> dict[str, An
     commitment = get_scoped(Commitment, commitment_id, current_principal())
     patch_record("commitments", commitment, body)
     db.session.refresh(commitment)
-    return commitment_out(commitment)
+    return {**commitment_out(commitment), "skill_notes": skill_notes()}
 
 
 @operation(

@@ -13,7 +13,7 @@ from api.models import Worker
 from api.openapi import operation
 from api.queries import get_scoped, json_list_contains, name_filter, paginate, place_dict, scoped
 from api.registry import erase_worker
-from api.resources._crud import create_record, patch_record
+from api.resources._crud import create_record, patch_record, skill_notes
 from api.schemas import WorkerIn, WorkerOut, WorkerPage, WorkerPatch, WorkerQuery, naive_utc
 
 bp = Blueprint("workers", __name__, url_prefix="/api/v1")
@@ -38,6 +38,7 @@ def worker_out(worker: Worker, principal: Principal) -> dict[str, Any]:
         "education": worker.education,
         "trades": worker.trades or [],
         "skills": worker.skills or [],
+        "skills_unrecognised": worker.skills_unrecognised or [],
         "experience_years": worker.experience_years,
         "expected_wage_vnd": worker.expected_wage_vnd,
         "max_commute_km": worker.max_commute_km,
@@ -47,7 +48,7 @@ def worker_out(worker: Worker, principal: Principal) -> dict[str, Any]:
         "updated_at": worker.updated_at,
     }
     if principal.role == "enterprise":
-        out.update(dict.fromkeys(PROTECTED))
+        out.update(dict.fromkeys((*PROTECTED, "skills_unrecognised")))
     return out
 
 
@@ -100,7 +101,10 @@ def list_workers(query: WorkerQuery) -> dict[str, Any]:
 def create_worker(body: WorkerIn) -> dict[str, Any]:
     """Register one worker; free-text skills are normalised, addresses resolved to wards."""
     worker_id = create_record("workers", body)
-    return _respond([db.session.get(Worker, worker_id)], "create")[0]
+    return {
+        **_respond([db.session.get(Worker, worker_id)], "create")[0],
+        "skill_notes": skill_notes(),
+    }
 
 
 @operation(
@@ -125,7 +129,7 @@ def update_worker(worker_id: int, body: WorkerPatch) -> dict[str, Any]:
         raise Conflict("Dữ liệu người này đã bị xóa theo yêu cầu / this worker's data was erased")
     patch_record("workers", worker, body)
     db.session.refresh(worker)
-    return _respond([worker], "update")[0]
+    return {**_respond([worker], "update")[0], "skill_notes": skill_notes()}
 
 
 @operation(

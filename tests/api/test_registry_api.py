@@ -310,3 +310,39 @@ def test_every_list_takes_limit_and_cursor(client, auth, world, url, role, size)
         if cursor is None:
             break
     assert seen == everything["items"] and len(seen) > size
+
+
+def test_free_text_skills_are_reported_and_unrecognised_text_is_kept(client, auth, world):
+    # Unrecognised skill text vanished and the caller was not told (issue 11, item 6).
+    body = {**_worker_body(), "skills": ["may công nghiệp", "nuôi ong mật"]}
+    created = client.post("/api/v1/workers", json=body, headers=auth("caseworker"))
+
+    assert created.status_code == 201, created.get_json()
+    out = created.get_json()
+    notes = {n["text"]: n["code"] for n in out["skill_notes"]}
+    assert notes["nuôi ong mật"] is None and notes["may công nghiệp"] is not None
+    assert out["skills_unrecognised"] == ["nuôi ong mật"]
+    assert notes["may công nghiệp"] in out["skills"]
+
+    # A PATCH of another field keeps the text; the enterprise never sees it.
+    patched = client.patch(
+        f"/api/v1/workers/{out['id']}", json={"expected_wage_vnd": 7_500_000},
+        headers=auth("caseworker"),
+    )  # fmt: skip
+    assert patched.get_json()["skills_unrecognised"] == ["nuôi ong mật"]
+    again = client.get(f"/api/v1/workers/{out['id']}", headers=auth("caseworker")).get_json()
+    assert again["skills_unrecognised"] == ["nuôi ong mật"]
+
+
+def test_commitment_keeps_unrecognised_required_skills(client, auth, world):
+    body = {
+        "external_id": "CK-SK", "enterprise_external_id": world.enterprise.external_id,
+        "trade": "garment", "slots": 3, "wage_vnd": 7_000_000, "start_date": "2026-12-20",
+        "required_skills": ["vắt sổ", "đan giỏ mây tre kiểu Nhật"],
+    }  # fmt: skip
+    created = client.post("/api/v1/commitments", json=body, headers=auth("caseworker"))
+
+    assert created.status_code == 201, created.get_json()
+    out = created.get_json()
+    assert out["required_skills_unrecognised"] == ["đan giỏ mây tre kiểu Nhật"]
+    assert {n["text"] for n in out["skill_notes"]} == set(body["required_skills"])
