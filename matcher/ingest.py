@@ -23,6 +23,9 @@ Decisions the contract leaves open, documented here and in each column's help te
 - Empty optional cells become ``None`` (``[]`` for lists), except ``education``
   (``"unspecified"``) and ``max_commute_km`` (30).
 - Cells may not contain control characters (tabs and line breaks included).
+- A skill item that matches no skill code is not dropped: the report says so, and the text
+  is kept on the record (``skills_unrecognised``) for caseworkers to read; it is never a
+  model feature.
 - Text is stored in Unicode NFC. Invisible format characters (zero-width space U+200B,
   zero-width joiners, word joiner U+2060, byte-order mark U+FEFF, soft hyphen, direction
   marks) are removed from names, addresses and skills, and refused in identifiers and codes
