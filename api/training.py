@@ -19,8 +19,8 @@ from matcher.fairness import FairnessReport
 from matcher.snapshot import training_set
 
 MIN_DECIDED_REFERRALS = 200
-# Bootstrap replicates for the fairness intervals at training time (the gate uses the point
-# estimates; the intervals are for the record).
+# Bootstrap replicates for the fairness intervals at training time: the gate judges a group
+# by the upper end of its interval, and against the incumbent scorer on the same pairs.
 FAIRNESS_BOOTSTRAP = 200
 
 
@@ -37,15 +37,16 @@ def data_fingerprint(referral_ids: np.ndarray, outcomes: np.ndarray, X: np.ndarr
     return digest.hexdigest()
 
 
-def fairness_audit(model: Any, ts: Any) -> FairnessReport:
-    """Audit a model's scores of the training pairs by protected group (never its features).
+def fairness_audit(predict: Any, ts: Any) -> FairnessReport:
+    """Audit a scorer's scores of the training pairs by protected group (never its features).
 
-    Scores come from the model alone; the protected attributes are read here, only to group
-    the pairs, and stay in the audit.
+    ``predict`` maps feature rows to hire probabilities (a new model's, or the incumbent's:
+    the same pairs, so the two audits compare). The protected attributes are read here, only
+    to group the pairs, and stay in the audit.
     """
     from api.planning import fairness_of_scores, people_frame
 
-    scores = model.predict_proba(ts.X)[:, 1] if len(ts) else np.zeros(0)
+    scores = predict(ts.X) if len(ts) else np.zeros(0)
     referrals = pd.DataFrame(
         {"worker_id": ts.worker_ids, "outcome": np.where(ts.y == 1, "hired", "not_hired")}
     )
@@ -107,13 +108,19 @@ def train(promote: str = "gate") -> dict[str, Any]:
         "params": json.loads(json.dumps(summary["params"], default=str)),
         "seconds": round(summary["seconds"], 2),
     }
-    audit = fairness_audit(report.model, ts)
-    fair_gate = audit.gate()
+    audit = fairness_audit(lambda X: report.model.predict_proba(X)[:, 1], ts)
+    incumbent = fairness_audit(active.predict, ts)
+    fair_gate = audit.gate(baseline=incumbent)
     metadata["fairness"] = {
         "passed": fair_gate.passed,
         "reason": fair_gate.reason,
         "failures": fair_gate.failures,
         "groups": audit.to_dict()["groups"],
+        "baseline": {
+            "scorer": active.name,
+            "version": active.version,
+            "groups": incumbent.to_dict()["groups"],
+        },
     }
     passes = report.promote and fair_gate.passed
     reason = f"{report.reason}; {fair_gate.reason}"

@@ -81,6 +81,8 @@ MIN_CELL = 10
 GATE_MIN_GROUP = 30
 #: The "four-fifths rule" of adverse-impact analysis.
 GATE_MIN_IMPACT_RATIO = 0.8
+#: How much lower than under the incumbent scorer a group's ratio may be before it counts.
+GATE_MATERIAL_MARGIN = 0.05
 #: Inclusive age bounds of the bands; the last is labelled "55+". Ages outside 15–80 are
 #: treated as unknown, the same plausibility bounds as the import (matcher.ingest).
 AGE_BANDS = ((15, 24), (25, 34), (35, 44), (45, 54), (55, 80))
@@ -223,17 +225,25 @@ class FairnessReport:
         }
 
     def gate(
-        self, *, min_group: int = GATE_MIN_GROUP, min_ratio: float = GATE_MIN_IMPACT_RATIO
+        self,
+        *,
+        min_group: int = GATE_MIN_GROUP,
+        min_ratio: float = GATE_MIN_IMPACT_RATIO,
+        baseline: FairnessReport | None = None,
+        margin: float = GATE_MATERIAL_MARGIN,
     ) -> GateResult:
-        """Fail when a group of ``min_group`` or more people scores under ``min_ratio`` of the best.
+        """Fail a group only when the evidence says its scoring impact ratio is too low.
 
-        Only single-attribute groups count: intersections are many, small and noisy, and
-        would stop every model; they are for a person to read. The point estimate is used,
-        not the interval: the rule is the four-fifths rule as written, and the minimum
-        group size already keeps the noisiest groups out. Unknown and suppressed groups are
-        not judged (so a ``min_group`` below the report's ``min_cell`` has no effect on
-        groups smaller than ``min_cell``). With nothing to judge (no scored pairs, say) the
-        gate passes and says so.
+        A judged group (one attribute, ``min_group`` people or more, not unknown or
+        suppressed) fails when the upper end of its bootstrap interval is under
+        ``min_ratio`` — even the most favourable reading of the sample is under the
+        four-fifths rule — or, given ``baseline`` (the incumbent scorer's report on the same
+        pairs), when it is materially worse than under the incumbent: its ratio more than
+        ``margin`` below the incumbent's and its interval's upper end below the incumbent's
+        ratio. A point estimate of a group of 90 people moves by ±0.15 between samples, so
+        judging it alone held back models no less fair than the scorer they would replace.
+        Without intervals (``n_boot=0``) the point estimate is judged. Intersections are
+        for a person to read: many, small and noisy, they would stop every model.
         """
         rows = self.groups
         judged = rows[
@@ -243,20 +253,35 @@ class FairnessReport:
             & (rows["people"].fillna(0) >= min_group)
             & rows["scoring_impact_ratio"].notna()
         ]
-        failing = judged[judged["scoring_impact_ratio"] < min_ratio].sort_values(
-            "scoring_impact_ratio", kind="stable"
-        )
-        failures = [
-            {
-                "attribute": row.attribute,
-                "group": row.group,
-                "people": int(row.people),
-                "impact_ratio": float(row.scoring_impact_ratio),
-                "impact_low": _float_or_none(row.scoring_impact_low),
-                "impact_high": _float_or_none(row.scoring_impact_high),
-            }
-            for row in failing.itertuples(index=False)
-        ]
+        base: dict[tuple[str, str], float] = {}
+        if baseline is not None:
+            for b in baseline.groups.itertuples(index=False):
+                if b.scoring_impact_ratio is not None and not pd.isna(b.scoring_impact_ratio):
+                    base[(b.attribute, b.group)] = float(b.scoring_impact_ratio)
+        failures = []
+        for row in judged.sort_values("scoring_impact_ratio", kind="stable").itertuples(
+            index=False
+        ):
+            ratio = float(row.scoring_impact_ratio)
+            high = _float_or_none(row.scoring_impact_high)
+            upper = ratio if high is None else high
+            before = base.get((row.attribute, row.group))
+            under_rule = upper < min_ratio
+            worse = before is not None and ratio < before - margin and upper < before
+            if not (under_rule or worse):
+                continue
+            failures.append(
+                {
+                    "attribute": row.attribute,
+                    "group": row.group,
+                    "people": int(row.people),
+                    "impact_ratio": ratio,
+                    "impact_low": _float_or_none(row.scoring_impact_low),
+                    "impact_high": high,
+                    "baseline_impact_ratio": before,
+                    "why": "under_rule" if under_rule else "worse_than_baseline",
+                }
+            )
         threshold_en = f"{min_ratio:g}"
         threshold_vi = _decimal_vi(threshold_en)
         if failures:
@@ -264,14 +289,28 @@ class FairnessReport:
             for f in failures:  # a handful of failing groups
                 ratio = f"{_floor2(f['impact_ratio']):.2f}"
                 name_vi = ATTRIBUTE_NAMES_VI.get(f["attribute"], f["attribute"])
-                vi.append(
-                    f"Tỷ lệ tác động của nhóm {name_vi} = {f['group']} là {_decimal_vi(ratio)}"
-                    f" < {threshold_vi} (n = {_count_vi(f['people'])})"
-                )
-                en.append(
-                    f"Impact ratio for {f['attribute']} = {f['group']} is {ratio}"
-                    f" < {threshold_en} (n = {f['people']:,})"
-                )
+                if f["why"] == "under_rule":
+                    top = f"{_floor2(f['impact_high'] or f['impact_ratio']):.2f}"
+                    vi.append(
+                        f"Tỷ lệ tác động của nhóm {name_vi} = {f['group']} là {_decimal_vi(ratio)}"
+                        f" (cận trên {_decimal_vi(top)}) < {threshold_vi}"
+                        f" (n = {_count_vi(f['people'])})"
+                    )
+                    en.append(
+                        f"Impact ratio for {f['attribute']} = {f['group']} is {ratio}"
+                        f" (upper bound {top}) < {threshold_en} (n = {f['people']:,})"
+                    )
+                else:
+                    before = f"{_floor2(f['baseline_impact_ratio']):.2f}"
+                    vi.append(
+                        f"Tỷ lệ tác động của nhóm {name_vi} = {f['group']} là {_decimal_vi(ratio)},"
+                        f" kém rõ rệt so với {_decimal_vi(before)} của bộ chấm điểm đang dùng"
+                        f" (n = {_count_vi(f['people'])})"
+                    )
+                    en.append(
+                        f"Impact ratio for {f['attribute']} = {f['group']} is {ratio}, materially"
+                        f" worse than {before} under the scorer in use (n = {f['people']:,})"
+                    )
             return GateResult(False, failures, f"{'; '.join(vi)} / {'; '.join(en)}")
         if judged.empty:
             reason = (
@@ -279,10 +318,13 @@ class FairnessReport:
                 f" / No group of {min_group} or more people has a measurable impact ratio"
             )
         else:
+            compared_vi = " và không kém bộ chấm điểm đang dùng" if baseline is not None else ""
+            compared_en = " and none is worse than under the scorer in use" if baseline else ""
             reason = (
-                f"Mọi nhóm từ {min_group} người trở lên có tỷ lệ tác động ≥ {threshold_vi}"
-                f" ({len(judged)} nhóm) / Every group of {min_group} or more people has an"
-                f" impact ratio ≥ {threshold_en} ({len(judged)} groups)"
+                f"Không nhóm nào từ {min_group} người trở lên có bằng chứng tỷ lệ tác động"
+                f" < {threshold_vi}{compared_vi} ({len(judged)} nhóm) / No group of {min_group}"
+                f" or more people shows evidence of an impact ratio < {threshold_en}"
+                f"{compared_en} ({len(judged)} groups)"
             )
         return GateResult(True, [], reason)
 

@@ -42,6 +42,11 @@ def test_demo_training_promotes_a_model(demo):
     meta = body["items"][0]
     assert meta["current"] and meta["sha256"] and meta["libraries"]["scikit-learn"]
     assert set(meta["metrics"]) >= {"model", "rules", "nearest_in_trade"}
+    # The fairness gate judged the model against the scorer it replaces, on the same pairs.
+    baseline = meta["fairness"]["baseline"]
+    assert baseline["scorer"] == "rules"
+    ratios = [g["scoring_impact_ratio"] for g in baseline["groups"] if g["scoring_impact_ratio"]]
+    assert ratios and meta["fairness"]["groups"]
 
 
 def test_matches_come_from_the_model_best_first_with_reasons(demo):

@@ -13,6 +13,7 @@ from matcher.fairness import (
     AGE_BANDS,
     CROSS,
     MIN_CELL,
+    FairnessReport,
     age_band_labels,
     fairness_report,
     protected_groups,
@@ -418,3 +419,43 @@ def test_report_hides_hire_counts_under_ten_and_the_rate_resting_on_them():
     assert women.people == 10 and women.decided == 10
     assert women.hired is None and np.isnan(women.hire_rate) and np.isnan(women.hire_impact_ratio)
     assert report.overall["hired"] is None or report.overall["hired"] >= 10
+
+
+def _report(*groups: tuple[str, str, int, float, float | None, float | None]) -> FairnessReport:
+    """A report with just the columns the gate reads: (attribute, group, people, ratio,
+    interval low, interval high)."""
+    frame = pd.DataFrame(
+        groups,
+        columns=["attribute", "group", "people", "scoring_impact_ratio", "scoring_impact_low",
+                 "scoring_impact_high"],
+    )  # fmt: skip
+    frame["suppressed"] = False
+    return FairnessReport(groups=frame, unknowns=pd.DataFrame(), overall={})
+
+
+def test_gate_weighs_evidence_not_a_small_groups_point_estimate():
+    # 2026-12-01: ethnic minority 0.79 for ~91 people, interval 0.65–0.95, held the model back.
+    noisy = _report(("ethnic_minority", "yes", 91, 0.79, 0.65, 0.95))
+    clear = _report(("ethnic_minority", "yes", 91, 0.70, 0.62, 0.78))
+
+    assert noisy.gate().passed
+    result = clear.gate()
+    assert not result.passed and result.failures[0]["why"] == "under_rule"
+    assert "upper bound 0.78" in result.reason and "cận trên 0,78" in result.reason
+
+
+def test_gate_fails_a_model_materially_less_fair_than_the_scorer_it_replaces():
+    incumbent = _report(("gender", "female", 500, 0.97, 0.93, 1.0))
+    worse = _report(("gender", "female", 500, 0.86, 0.82, 0.90))
+    slightly = _report(("gender", "female", 500, 0.94, 0.89, 0.99))
+
+    result = worse.gate(baseline=incumbent)
+    assert worse.gate().passed  # above 0.8 on its own
+    assert not result.passed and result.failures[0]["why"] == "worse_than_baseline"
+    assert result.failures[0]["baseline_impact_ratio"] == 0.97
+    assert "materially worse than 0.97" in result.reason
+    assert slightly.gate(baseline=incumbent).passed  # within the margin
+
+
+def test_gate_without_intervals_judges_the_point_estimate():
+    assert not _report(("gender", "female", 100, 0.79, None, None)).gate().passed
