@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 from api.errors import Forbidden, TooManyRequests, Unauthorized
 from api.extensions import client_address, db, limiter
 from api.models import ROLES, AccessLog, ApiToken, Enterprise
+from api.schemas import MAX_TOKEN_DAYS
 from matcher import clock
 
 TOKEN_PREFIX = "cn_"
@@ -59,8 +60,8 @@ def create_token(
     if expires is None:
         expires = current_app.config["TOKEN_LIFETIME_DAYS"]
     expires_at = now + dt.timedelta(days=expires) if isinstance(expires, int) else expires
-    if expires_at <= now:
-        raise ValueError("the expiry must be in the future")
+    if not now < expires_at <= now + dt.timedelta(days=MAX_TOKEN_DAYS + 1):
+        raise ValueError(f"the expiry must be in the future, at most {MAX_TOKEN_DAYS} days ahead")
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
     if (role == "enterprise") != (enterprise is not None):
@@ -81,16 +82,11 @@ def create_token(
     return clear, token
 
 
-def parse_expiry(text: str, today: dt.date | None = None) -> int | dt.datetime:
+def parse_expiry(text: str) -> int | dt.datetime:
     """Read ``--expires``: a number of days (``30`` or ``30d``) or a date (``2027-03-01``,
-    the token then works through that day, UTC)."""
-    from api.schemas import MAX_TOKEN_DAYS
-
-    today = today or clock.today()
+    the token then works through that day, UTC). Its range is create_token's to check."""
     value = text.strip().lower().removesuffix("d")
     if value.isdigit():
-        if not 1 <= int(value) <= MAX_TOKEN_DAYS:
-            raise ValueError(f"--expires: between 1 and {MAX_TOKEN_DAYS} days")
         return int(value)
     try:
         day = dt.date.fromisoformat(text.strip())
@@ -98,8 +94,6 @@ def parse_expiry(text: str, today: dt.date | None = None) -> int | dt.datetime:
         raise ValueError(
             f"--expires: a number of days (30, 30d) or a date YYYY-MM-DD, not {text!r}"
         ) from None
-    if not today <= day <= today + dt.timedelta(days=MAX_TOKEN_DAYS):
-        raise ValueError(f"--expires: a date from today to {MAX_TOKEN_DAYS} days ahead")
     return dt.datetime.combine(day + dt.timedelta(days=1), dt.time())
 
 

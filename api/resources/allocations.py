@@ -39,9 +39,7 @@ def _run(run_id: int) -> AllocationRun:
     run = db.session.execute(
         sa.select(AllocationRun).where(
             AllocationRun.id == run_id,
-            sa.true()
-            if principal.province_code is None
-            else AllocationRun.province_scope == principal.province_code,
+            in_province_scope(principal, AllocationRun.province_scope),
         )
     ).scalar()
     if run is None:

@@ -54,8 +54,11 @@ def _live_formulas(data: bytes) -> list[str]:
 # ----- 1. formula injection ------------------------------------------------------------------
 
 
-def _round_for(world: factories.World, *, scope: str | None = None) -> AllocationRun:
-    """A finished round proposing the plain worker for the other enterprise's commitment."""
+def _round_for(
+    world: factories.World, *, scope: str | None = None, worker: Worker | None = None
+) -> AllocationRun:
+    """A finished round proposing ``worker`` (the plain one by default) for the other
+    enterprise's commitment."""
     run = AllocationRun(
         policy="max_hires", params={}, status="done", progress=1.0, province_scope=scope
     )
@@ -63,8 +66,8 @@ def _round_for(world: factories.World, *, scope: str | None = None) -> Allocatio
     db.session.flush()
     db.session.add(
         AllocationPair(
-            run_id=run.id, worker_id=world.worker.id, commitment_id=world.other_commitment.id,
-            probability=0.4, distance_km=2.0, reasons=None,
+            run_id=run.id, worker_id=(worker or world.worker).id,
+            commitment_id=world.other_commitment.id, probability=0.4, distance_km=2.0,
         )
     )  # fmt: skip
     db.session.commit()
@@ -214,6 +217,19 @@ def test_confirm_rechecks_scope_of_each_pair(client, world, province_token):
     )
 
 
+def _confirm_and_refer(client, auth, run, worker, commitment):
+    """Confirm the round, and refer the same pair directly: the one rule answers both."""
+    body = client.post(
+        f"/api/v1/allocations/{run.id}/confirm", json={}, headers=auth("caseworker")
+    ).get_json()
+    direct = client.post(
+        "/api/v1/referrals",
+        json={"worker_id": worker.id, "commitment_id": commitment.id},
+        headers=auth("caseworker"),
+    )
+    return body, direct
+
+
 def test_confirm_refuses_an_erased_worker_like_post_referrals(client, world, auth):
     run = _round_for(world)
     assert (
@@ -221,14 +237,7 @@ def test_confirm_refuses_an_erased_worker_like_post_referrals(client, world, aut
         == 204
     )
 
-    body = client.post(
-        f"/api/v1/allocations/{run.id}/confirm", json={}, headers=auth("caseworker")
-    ).get_json()
-    direct = client.post(
-        "/api/v1/referrals",
-        json={"worker_id": world.worker.id, "commitment_id": world.other_commitment.id},
-        headers=auth("caseworker"),
-    )
+    body, direct = _confirm_and_refer(client, auth, run, world.worker, world.other_commitment)
 
     assert body["created"] == 0 and "erasure" in body["skipped"][0]["reason"]
     assert direct.status_code == 409 and "erasure" in direct.get_json()["detail"]
@@ -237,24 +246,10 @@ def test_confirm_refuses_an_erased_worker_like_post_referrals(client, world, aut
 def test_confirm_and_post_referrals_refuse_a_worker_in_a_job(client, world, auth):
     world.referral.status, world.referral.hired_on = "hired", clock.today()
     db.session.commit()
-    run = AllocationRun(policy="max_hires", params={}, status="done", progress=1.0)
-    db.session.add(run)
-    db.session.flush()
-    db.session.add(
-        AllocationPair(
-            run_id=run.id, worker_id=world.referred_worker.id,
-            commitment_id=world.other_commitment.id, probability=0.3, distance_km=1.0,
-        )
-    )  # fmt: skip
-    db.session.commit()
+    run = _round_for(world, worker=world.referred_worker)
 
-    body = client.post(
-        f"/api/v1/allocations/{run.id}/confirm", json={}, headers=auth("caseworker")
-    ).get_json()
-    direct = client.post(
-        "/api/v1/referrals",
-        json={"worker_id": world.referred_worker.id, "commitment_id": world.other_commitment.id},
-        headers=auth("caseworker"),
+    body, direct = _confirm_and_refer(
+        client, auth, run, world.referred_worker, world.other_commitment
     )
 
     assert body["created"] == 0 and "in a job" in body["skipped"][0]["reason"]
