@@ -49,7 +49,14 @@ from matcher.features import (
 )
 from matcher.places import haversine_km
 from matcher.reasons import reasons
-from matcher.retrieval import CommitmentIndex, WorkerIndex
+from matcher.retrieval import (
+    SERVED,
+    CommitmentIndex,
+    WorkerIndex,
+    match_worker,
+    shortlist_workers,
+    stated_commute_km,
+)
 from matcher.scoring import RuleScorer, feature_effects
 from matcher.snapshot import Snapshot
 from matcher.taxonomy import taxonomy
@@ -198,7 +205,9 @@ class ServingState:
     codec: SkillCodec
     commitments: CommitmentIndex
     commitment_info: pd.DataFrame  # by position: external_id, enterprise name, course name...
+    commitment_lists: dict[str, list[Any]]  # the same columns as lists, read per item
     workers: WorkerIndex
+    trade_bits: np.ndarray  # per worker: trades registered or trained in (bit per trade)
     worker_info: pd.DataFrame
     context: Context
     context_built: float
@@ -239,12 +248,6 @@ class Serving:
             snapshot.enrollments, snapshot.courses, snapshot.referrals, snapshot.commitments,
             workers, commitments,
         )  # fmt: skip
-        graduated = np.zeros(len(workers), dtype=np.int64)
-        grads = context.graduations
-        if len(grads.worker):
-            position = pd.Index(workers.ids).get_indexer(grads.worker)
-            ok = position >= 0
-            np.bitwise_or.at(graduated, position[ok], np.left_shift(1, grads.trade[ok]))
         names = snapshot.enterprises.set_index("id")["name"]
         course_names = snapshot.courses.set_index("id")["name"]
         info = pd.DataFrame(
@@ -269,12 +272,33 @@ class Serving:
                 "province_code": snapshot.workers["province_code"].to_numpy(),
             }
         )
+        # Only commitments open when the index is built are indexed: a full or expired one
+        # can only reopen by an edit, which rebuilds the index; one filled since is caught
+        # by the live check.
+        slots = pd.to_numeric(snapshot.commitments["slots"], errors="coerce").to_numpy(float)
+        filled = pd.to_numeric(snapshot.commitments["slots_filled"], errors="coerce")
+        expires = commitments.expires_day
+        eligible = (filled.fillna(0).to_numpy(float) < slots) & (
+            np.isnan(expires) | (expires >= day_of(clock.today()))
+        )
+        graduated = np.zeros(len(workers), dtype=np.int64)
+        grads = context.graduations
+        if len(grads.worker):
+            position = pd.Index(workers.ids).get_indexer(grads.worker)
+            ok = position >= 0
+            np.bitwise_or.at(graduated, position[ok], np.left_shift(1, grads.trade[ok]))
         return ServingState(
             versions=versions,
+            trade_bits=workers.trade_bits | graduated,
             codec=codec,
-            commitments=CommitmentIndex(commitments),
+            commitments=CommitmentIndex(commitments, eligible),
             commitment_info=info,
-            workers=WorkerIndex(workers, graduated),
+            commitment_lists={
+                column: info[column].tolist()
+                for column in ("external_id", "enterprise_id", "enterprise_name", "trade",
+                               "wage_vnd", "start_date", "expires_on", "course_name")
+            },  # fmt: skip
+            workers=WorkerIndex(workers),
             worker_info=worker_info,
             context=context,
             context_built=time.monotonic(),
@@ -359,69 +383,71 @@ def _envelope(active: ActiveScorer, items: list[dict[str, Any]], **extra: Any) -
     return {"scorer": active.name, "model_version": active.version, "items": items, **extra}
 
 
-def _shortlist_score(features: np.ndarray) -> np.ndarray:
-    return RULES.predict_proba(features)[:, 1]
+def _trade_set(worker: Worker, context: Context) -> set[int]:
+    """The trades a worker registered for or trained in."""
+    graduated = {int(t) for t in context.graduations.trade}
+    return {TRADE_INDEX[t] for t in worker.trades or [] if t in TRADE_INDEX} | graduated
 
 
 def matches_for_worker(
     worker: Worker, *, limit: int, radius_km: float | None, trade: str | None
 ) -> dict[str, Any]:
-    """Open commitments with slots left, not expired, within reach, best first."""
+    """Open commitments with slots left, not expired, within reach, best first
+    (:func:`matcher.retrieval.match_worker`, the served ranking)."""
     state = serving().get()
     active = model_holder().get()
     today = clock.today()
     day = day_of(today)
     arrays = _worker_arrays(worker, state.codec)
     context = _worker_context(worker.id, state)
-    if trade:
-        trades = [TRADE_INDEX[trade]]
-    else:
-        graduated = {int(t) for t in context.graduations.trade}
-        trades = sorted({TRADE_INDEX[t] for t in worker.trades or []} | graduated)
-        trades = trades or list(range(len(TRADE_INDEX)))
-    radius = radius_km if radius_km is not None else worker.max_commute_km
     index = state.commitments
-    positions = index.retrieve(arrays, radius, trades, day)
-    considered = int(len(positions))
-    ranked = index.rank(
-        arrays, positions, day, context, _shortlist_score, active.predict, limit * 3 + 10
-    )
-    ids = index.commitments.ids[ranked.positions]
-    open_now = _live_open([int(i) for i in ids], today)
-    keep = np.array([int(i) in open_now for i in ids], dtype=bool)
-    positions, scores, features = (
-        ranked.positions[keep][:limit],
-        ranked.scores[keep][:limit],
-        ranked.features[keep][:limit],
-    )
+    open_now: dict[int, int] = {}
+
+    def confirm(positions: np.ndarray) -> np.ndarray:
+        ids = index.commitments.ids[positions]
+        open_now.update(_live_open([int(i) for i in ids], today))
+        return np.fromiter((int(i) in open_now for i in ids), dtype=bool, count=len(ids))
+
+    ranked = match_worker(
+        index, arrays, day, context, active.predict, limit=limit, radius_km=radius_km,
+        trades=[TRADE_INDEX[trade]] if trade else None, confirm=confirm,
+    )  # fmt: skip
+    positions, scores, features = ranked.positions, ranked.scores, ranked.features
     effects = _explain(active, features)
-    info = state.commitment_info
+    stated = float(stated_commute_km(arrays.max_commute_km)[0])
+    mine = _trade_set(worker, context)
+    info = state.commitment_lists
     items = []
-    for k, position in enumerate(positions):
-        row = info.iloc[position]
+    for k, position in enumerate(positions.tolist()):
         commitment_id = int(index.commitments.ids[position])
+        course_name = info["course_name"][position]
+        trade_code = info["trade"][position]
         details = {
-            "trade": row["trade"],
-            "course_name": row["course_name"] if isinstance(row["course_name"], str) else None,
+            "trade": trade_code,
+            "course_name": course_name if isinstance(course_name, str) else None,
             "required_count": int(index.commitments.required_count[position]),
+            "outside_trades": bool(mine) and TRADE_INDEX.get(trade_code, -1) not in mine,
         }
         items.append(
             {
                 "commitment_id": commitment_id,
-                "commitment_external_id": row["external_id"],
-                "enterprise_id": int(row["enterprise_id"]),
-                "enterprise_name": row["enterprise_name"],
-                "trade": row["trade"],
+                "commitment_external_id": info["external_id"][position],
+                "enterprise_id": int(info["enterprise_id"][position]),
+                "enterprise_name": info["enterprise_name"][position],
+                "trade": trade_code,
                 "score": round(float(scores[k]), 4),
                 "distance_km": round(float(features[k, DISTANCE]), 2),
-                "wage_vnd": int(row["wage_vnd"]),
-                "start_date": row["start_date"],
-                "expires_on": _date_or_none(row["expires_on"]),
+                "wage_vnd": int(info["wage_vnd"][position]),
+                "start_date": info["start_date"][position],
+                "expires_on": _date_or_none(info["expires_on"][position]),
                 "slots_open": open_now[commitment_id],
                 "reasons": reasons(features[k], effects[k], details),
             }
         )
-    return _envelope(active, items, radius_km=radius, candidates_considered=considered)
+    return _envelope(
+        active, items, radius_km=stated if radius_km is None else radius_km,
+        reach_km=round(ranked.reach_km, 2), candidates_considered=ranked.considered,
+    )  # fmt: skip
 
 
 def _date_or_none(value: Any) -> dt.date | None:
@@ -453,36 +479,41 @@ def candidates_for_commitment(
     position = pd.Index(state.commitments.commitments.ids).get_indexer([commitment.id])
     commitment_arrays = state.commitments.commitments.take(position)
     index = state.workers
-    positions = index.retrieve(commitment_arrays, radius_km)
+    eligible = None
     if province is not None:  # a province-scoped caller sees its province's workers only
-        homes = state.worker_info["province_code"].to_numpy()
-        positions = positions[homes[positions] == province]
-    ranked = index.rank(
-        commitment_arrays, positions, day, state.context, _shortlist_score, active.predict,
-        limit * 2 + 10,
-    )  # fmt: skip
-    worker_ids = [int(i) for i in index.workers.ids[ranked.positions]]
-    referred = {
-        r[0]
-        for r in db.session.execute(
-            sa.select(Referral.worker_id).where(
-                Referral.commitment_id == commitment.id, Referral.worker_id.in_(worker_ids)
+        eligible = state.worker_info["province_code"].to_numpy() == province
+
+    def confirm(positions: np.ndarray) -> np.ndarray:
+        """Not in a job, not already referred here (read now, for the few to be shown)."""
+        worker_ids = [int(i) for i in index.workers.ids[positions]]
+        referred = {
+            r[0]
+            for r in db.session.execute(
+                sa.select(Referral.worker_id).where(
+                    Referral.commitment_id == commitment.id, Referral.worker_id.in_(worker_ids)
+                )
             )
-        )
-    }
-    busy = employed_worker_ids(worker_ids, today) | referred
-    keep = np.array([w not in busy for w in worker_ids], dtype=bool)
-    positions = ranked.positions[keep][:limit]
-    scores, features = ranked.scores[keep][:limit], ranked.features[keep][:limit]
+        }
+        busy = employed_worker_ids(worker_ids, today) | referred
+        return np.array([w not in busy for w in worker_ids], dtype=bool)
+
+    ranked = shortlist_workers(
+        index, commitment_arrays, day, state.context, active.predict, limit=limit,
+        radius_km=radius_km, eligible=eligible, confirm=confirm,
+    )  # fmt: skip
+    positions, scores, features = ranked.positions, ranked.scores, ranked.features
     effects = _explain(active, features)
     details = {
         "trade": commitment.trade,
         "course_name": commitment.course.name if commitment.course else None,
         "required_count": int(commitment_arrays.required_count[0]),
     }
+    trade_bit = 1 << TRADE_INDEX.get(commitment.trade, 0)
     items = []
     for k, p in enumerate(positions):
         worker_id = int(index.workers.ids[p])
+        bits = int(state.trade_bits[p])
+        details["outside_trades"] = bool(bits) and not bits & trade_bit
         items.append(
             {
                 "worker_id": worker_id,
@@ -507,17 +538,31 @@ def pathways_for_worker(worker: Worker, *, limit: int, radius_km: float | None) 
     state = serving().get()
     active = model_holder().get()
     today = clock.today()
-    radius = radius_km if radius_km is not None else worker.max_commute_km
     arrays = _worker_arrays(worker, state.codec)
+    stated = float(stated_commute_km(arrays.max_commute_km)[0])
+    radius = radius_km if radius_km is not None else stated
     context = _worker_context(worker.id, state)
     trained = {int(t) for t in context.graduations.trade}
     courses = state.snapshot.courses
     start = pd.to_datetime(courses["start_date"]).dt.date
     soon = (start >= today) & (start <= today + dt.timedelta(days=PATHWAY_HORIZON_DAYS))
     untrained = ~courses["trade"].map(TRADE_INDEX).isin(trained)
-    distance = haversine_km(worker.lat, worker.lon, courses["lat"], courses["lon"])
-    near = distance <= radius
-    chosen = courses[soon.to_numpy() & untrained.to_numpy() & near]
+    distance = np.asarray(
+        haversine_km(worker.lat, worker.lon, courses["lat"], courses["lon"]), dtype=float
+    )
+    candidate = soon.to_numpy() & untrained.to_numpy()
+    if radius_km is not None:  # an explicit radius is hard
+        near = distance <= radius_km
+    else:
+        # The served reach (matcher.retrieval.SERVED): up to twice the stated commute, and
+        # always the nearest courses, so a worker far from any centre still sees some.
+        near = distance <= stated * SERVED.radius_factor
+        far = np.flatnonzero(candidate & ~near)
+        if len(far) and (candidate & near).sum() < SERVED.nearest:
+            nearest = far[np.argsort(distance[far], kind="stable")[: SERVED.nearest]]
+            near = near.copy()
+            near[nearest] = True
+    chosen = courses[candidate & near]
     if chosen.empty:
         return _envelope(active, [], radius_km=radius)
     commitments = state.snapshot.commitments

@@ -965,21 +965,37 @@ class AccessLogQuery(PageQuery):
 class MatchQuery(QueryModel):
     limit: int = Field(10, ge=1, le=50)
     radius_km: float | None = Field(
-        None, gt=0, le=200, description="Default: the worker's max_commute_km"
+        None,
+        gt=0,
+        le=200,
+        description="A hard limit. Default: up to twice the worker's max_commute_km, and"
+        " always the nearest open commitments",
     )
-    trade: TradeCode | None = None
+    trade: TradeCode | None = Field(
+        None, description="A hard filter. Default: every trade, the model prices the fit"
+    )
 
 
 class CandidateQuery(QueryModel):
     limit: int = Field(10, ge=1, le=50)
     radius_km: float | None = Field(
-        None, gt=0, le=200, description="Default: each worker's own max_commute_km"
+        None,
+        gt=0,
+        le=200,
+        description="A hard limit. Default: every worker whose reach (twice their"
+        " max_commute_km) takes in the site, and always the nearest workers",
     )
 
 
 class PathwayQuery(QueryModel):
     limit: int = Field(10, ge=1, le=50)
-    radius_km: float | None = Field(None, gt=0, le=200)
+    radius_km: float | None = Field(
+        None,
+        gt=0,
+        le=200,
+        description="A hard limit on the course's distance. Default: twice the worker's"
+        " max_commute_km, and always the nearest courses",
+    )
 
 
 class ReasonOut(BaseModel):
@@ -1007,7 +1023,13 @@ class MatchItem(BaseModel):
 class MatchList(BaseModel):
     scorer: Literal["model", "rules"]
     model_version: str
-    radius_km: float
+    radius_km: float = Field(
+        description="The commute the worker stated (or the radius_km filter asked for)"
+    )
+    reach_km: float = Field(
+        description="How far retrieval looked: twice the stated commute, or the radius_km"
+        " filter (hard); the nearest open commitments are always considered too"
+    )
     candidates_considered: int
     items: list[MatchItem]
 
@@ -1120,7 +1142,11 @@ class AllocationIn(Strict):
     graduated_since: dt.date | None = None
     available_by: dt.date | None = None
     max_distance_km: float | None = Field(
-        None, gt=0, le=200, description="Default: each worker's own max_commute_km"
+        None,
+        gt=0,
+        le=200,
+        description="A hard limit. Default: every worker whose reach (twice their"
+        " max_commute_km) takes in the site, and always the nearest workers",
     )
     candidates_per_worker: int = Field(20, ge=1, le=50)
 

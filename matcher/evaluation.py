@@ -34,6 +34,7 @@ from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 from matcher.demo import true_hire_probability
 from matcher.features import FEATURES, day_numbers, outcome_known_days, pair_features
 from matcher.places import haversine_km
+from matcher.retrieval import SERVED, CommitmentIndex, match_worker, stated_commute_km
 from matcher.scoring import HireModel, RuleScorer, default_model
 from matcher.snapshot import Snapshot, TrainingSet, training_set
 
@@ -552,6 +553,8 @@ class TrueRankingQuality:
     """Ranking and calibration measured against the demo's true hire probabilities."""
 
     ndcg: dict[str, float]
+    #: Served lists shorter than k although k open commitments lay within the reach.
+    short_lists: dict[str, int]
     hires: dict[str, float]
     calibration: dict[str, float]
     n_queries: int
@@ -605,78 +608,6 @@ def open_commitments(
     return is_open & (filled < slots[None, :])
 
 
-def candidate_pairs(
-    snapshot: Snapshot,
-    worker_ids: np.ndarray,
-    days: np.ndarray,
-    *,
-    radius_factor: float = 1.5,
-    max_radius_km: float = 50.0,
-    min_candidates: int = 10,
-    default_commute_km: float = 30.0,
-) -> pd.DataFrame:
-    """Return the candidate commitments of each (worker, day) query: all trades, nearby, open.
-
-    A query's candidates are the commitments open on its day (:func:`open_commitments`)
-    whose site lies within ``radius_factor`` × the worker's maximum commute
-    (``default_commute_km`` when not given), capped at ``max_radius_km``. All trades: the
-    ranker, not the candidate set, must know that trade matters. When fewer than
-    ``min_candidates`` lie within the radius, the ``min_candidates`` nearest open ones are
-    taken instead (ties at the last distance included), so every ranking has at least ten
-    items to order; a query with fewer open commitments in all is dropped.
-
-    Vectorised over a dense queries × commitments grid: meant for evaluation on a province's
-    data (hundreds of queries, thousands of commitments), not for serving, which uses the
-    indexed retrieval of :mod:`matcher.retrieval`.
-
-    Returns
-    -------
-    DataFrame
-        ``query`` (position in the inputs), ``worker_id``, ``commitment_id``, ``day``,
-        ``w`` and ``c`` (positions in the snapshot's worker and commitment arrays),
-        ``distance_km``.
-    """
-    workers = snapshot.workers.set_index("id")
-    w_frame = workers.loc[np.asarray(worker_ids)]
-    radius = (
-        pd.to_numeric(w_frame["max_commute_km"], errors="coerce")
-        .fillna(default_commute_km)
-        .to_numpy(dtype=float)
-    )
-    radius = np.minimum(radius * radius_factor, max_radius_km)
-    commitments = snapshot.commitments
-    distance = haversine_km(
-        w_frame["lat"].to_numpy(dtype=float)[:, None],
-        w_frame["lon"].to_numpy(dtype=float)[:, None],
-        commitments["lat"].to_numpy(dtype=float)[None, :],
-        commitments["lon"].to_numpy(dtype=float)[None, :],
-    )
-    is_open = open_commitments(snapshot, days)
-    masked = np.where(is_open, distance, np.inf)
-    within = masked <= radius[:, None]
-    # k-th nearest open commitment per query, to widen short lists.
-    n_open = is_open.sum(axis=1)
-    kth = np.sort(masked, axis=1)[:, min(min_candidates, masked.shape[1]) - 1]
-    widen = within.sum(axis=1) < min_candidates
-    within |= widen[:, None] & (masked <= kth[:, None])
-    within &= (n_open >= min_candidates)[:, None]
-    query, c = np.nonzero(within)
-    worker_position = pd.Index(snapshot.workers["id"].to_numpy()).get_indexer(
-        np.asarray(worker_ids)[query]
-    )
-    return pd.DataFrame(
-        {
-            "query": query,
-            "worker_id": np.asarray(worker_ids)[query],
-            "commitment_id": commitments["id"].to_numpy()[c],
-            "day": np.asarray(days, dtype=float)[query],
-            "w": worker_position,
-            "c": c,
-            "distance_km": distance[query, c],
-        }
-    )
-
-
 def true_ranking_quality(
     demo_data: Any,
     snapshot: Snapshot,
@@ -687,7 +618,8 @@ def true_ranking_quality(
     seed: int = 0,
     k: int = RANK_K,
     ts: TrainingSet | None = None,
-    **candidate_options: Any,
+    min_candidates: int = 10,
+    include_old_retrieval: bool = False,
 ) -> TrueRankingQuality:
     """Measure ranking and calibration against the demo's true hire probabilities.
 
@@ -703,8 +635,12 @@ def true_ranking_quality(
        never seen.
     4. Queries: each held-out worker with a referral in the evaluation window, on the day
        of their first referral there (a day they were demonstrably looking for work).
-    5. Candidates: :func:`candidate_pairs` — open commitments of any trade within 1.5 × the
-       worker's commute radius (at most 50 km), at least ``min_candidates`` (10) per query.
+    5. Lists: what the endpoint would have served that day (:func:`served_lists`, the very
+       function and reach of ``GET /workers/{id}/matches``), for the model and the rule
+       scorer; and, for reference, each scorer ranking *every* open commitment
+       (``*_every_open``). The ideal ranking is taken over every open commitment, so what
+       retrieval leaves out counts against it. Queries with fewer than ``min_candidates``
+       open commitments are dropped.
     6. Gains: the demo's true hire probability of each (worker, commitment) pair
        (``demo_data.hire_probability``), ids mapped through the snapshot's ``external_id``.
        Scores: the model, the :class:`RuleScorer` and :func:`nearest_in_trade_score`, on
@@ -740,38 +676,53 @@ def true_ranking_quality(
         .groupby("worker", sort=True)["day"]
         .min()
     )
-    pairs = candidate_pairs(snapshot, first.index.to_numpy(), first.to_numpy(), **candidate_options)
+    query_workers, query_days = first.index.to_numpy(), first.to_numpy()
+    is_open = open_commitments(snapshot, query_days)
+    # Every open commitment of each query: the universe the ideal ranking is taken from.
+    enough = is_open.sum(axis=1) >= min_candidates
+    query, c = np.nonzero(is_open & enough[:, None])
+    worker_position = pd.Index(snapshot.workers["id"].to_numpy()).get_indexer(query_workers)
     workers = snapshot.worker_arrays()
     commitments = snapshot.commitment_arrays()
-    X = pair_features(
-        workers,
-        pairs["w"].to_numpy(),
-        commitments,
-        pairs["c"].to_numpy(),
-        pairs["day"].to_numpy(),
-        snapshot.context(),
-    )
+    context = snapshot.context()
+    w = worker_position[query]
+    X = pair_features(workers, w, commitments, c, query_days[query], context)
     external = pd.DataFrame(
         {
-            "worker_external_id": snapshot.workers["external_id"].to_numpy()[pairs["w"]],
-            "commitment_external_id": snapshot.commitments["external_id"].to_numpy()[pairs["c"]],
+            "worker_external_id": snapshot.workers["external_id"].to_numpy()[w],
+            "commitment_external_id": snapshot.commitments["external_id"].to_numpy()[c],
             # The truth, like the model, knows graduations completed by the query day.
-            "day": [_date(d).isoformat() for d in pairs["day"].to_numpy()],
+            "day": [_date(d).isoformat() for d in query_days[query]],
         }
     )
     truth_features = demo_data.pair_features(external)
     gains = true_hire_probability(truth_features)
     no_quality = true_hire_probability(truth_features.assign(enterprise_quality=0.0))
-    query = pairs["query"].to_numpy()
-    rankers = {
-        "model": fitted.predict_proba(X)[:, 1],
-        "rules": RuleScorer(feature_names=ts.feature_names).predict_proba(X)[:, 1],
+    model_p = fitted.predict_proba(X)[:, 1]
+    rules = RuleScorer(feature_names=ts.feature_names)
+    every_open = {
+        "model_every_open": model_p,
+        "rules_every_open": rules.predict_proba(X)[:, 1],
         "nearest_in_trade": nearest_in_trade_score(X, ts.feature_names),
         "oracle": gains,
         "oracle_without_quality": no_quality,
     }
-    ranked = {name: ranking_metrics(gains, s, query, k) for name, s in rankers.items()}
-
+    ranked = {name: ranking_metrics(gains, v, query, k) for name, v in every_open.items()}
+    # Served: the endpoint's own ranking function and reach, on each query's day.
+    gain_grid = np.full(is_open.shape, np.nan)
+    gain_grid[query, c] = gains
+    asked = np.flatnonzero(enough)
+    served = served_lists(
+        snapshot, workers, commitments, context, worker_position[asked], query_days[asked],
+        is_open[asked], {"model": fitted, "rules": rules}, k,
+        old_retrieval=include_old_retrieval,
+    )  # fmt: skip
+    _, ideal = _tie_averaged(gains, gains, query, 1.0 / np.log2(np.arange(k) + 2.0))
+    short = {}
+    for name, lists in served.items():
+        ranked[name] = served_ranking_metrics(gain_grid[asked], lists.positions, ideal, k)
+        short[name] = int(((lists.length < k) & (lists.open_in_reach >= k)).sum())
+    pairs = pd.DataFrame({"query": query})
     # Calibration on the whole evaluation window, against the truth and the outcomes.
     evaluation = take(ts, ts.days >= cutoff)
     p_true = _truth_of(demo_data, snapshot, evaluation.referral_ids)
@@ -789,6 +740,7 @@ def true_ranking_quality(
     }
     return TrueRankingQuality(
         ndcg={name: r[f"ndcg@{k}"] for name, r in ranked.items()},
+        short_lists=short,
         hires={name: r[f"hires@{k}"] for name, r in ranked.items()},
         calibration=calibration,
         n_queries=int(len(np.unique(query))),
@@ -799,6 +751,99 @@ def true_ranking_quality(
         model=fitted,
         k=k,
     )
+
+
+@dataclass
+class ServedLists:
+    """Per query, the positions (commitment arrays) a served list showed, best first."""
+
+    positions: np.ndarray  # (queries, k), -1 past the list's end
+    length: np.ndarray
+    open_in_reach: np.ndarray  # open commitments within the served reach of the worker
+
+
+def scorer_function(scorer: Any) -> Any:
+    """The function that scores pairs for a scorer, as the api serves it (ActiveScorer)."""
+    fast = getattr(scorer, "hire_probability", None)
+    return fast if fast is not None else (lambda X: scorer.predict_proba(X)[:, 1])
+
+
+def served_lists(
+    snapshot: Snapshot,
+    workers: Any,
+    commitments: Any,
+    context: Any,
+    worker_positions: np.ndarray,
+    days: np.ndarray,
+    is_open: np.ndarray,
+    scorers: dict[str, Any],
+    k: int = RANK_K,
+    *,
+    old_retrieval: bool = False,
+) -> dict[str, ServedLists]:
+    """What ``GET /workers/{id}/matches?limit=k`` would have shown each worker on each day.
+
+    The very function the endpoint calls (:func:`matcher.retrieval.match_worker`, with its
+    :data:`~matcher.retrieval.SERVED` reach) over an index of the commitments open that day
+    (:func:`open_commitments` stands in for the live slot check). A loop over queries (a
+    few hundred), each vectorised as served. ``old_retrieval`` adds, for comparison, the
+    retrieval served before issue 11: the worker's registered and trained trades, within
+    exactly the stated commute (``model_old_retrieval``).
+    """
+    names = list(scorers) + (["model_old_retrieval"] if old_retrieval else [])
+    out = {n: np.full((len(days), k), -1, dtype=np.intp) for n in names}
+    lengths = {n: np.zeros(len(days), dtype=np.intp) for n in names}
+    reach = np.zeros(len(days), dtype=np.intp)
+    functions = {n: scorer_function(s) for n, s in scorers.items()}
+    if old_retrieval:
+        functions["model_old_retrieval"] = functions["model"]
+    grads = context.graduations
+    for day in np.unique(days):
+        queries = np.flatnonzero(days == day)
+        index = CommitmentIndex(commitments, is_open[queries[0]])
+        for q in queries:
+            worker = workers.take(np.array([worker_positions[q]]))
+            stated = float(stated_commute_km(worker.max_commute_km)[0])
+            distance = haversine_km(
+                worker.lat[0], worker.lon[0], commitments.lat, commitments.lon
+            )
+            reach[q] = int((is_open[q] & (distance <= SERVED.radius_factor * stated)).sum())
+            for name, score in functions.items():
+                options: dict[str, Any] = {}
+                if name == "model_old_retrieval":
+                    bits = int(worker.trade_bits[0])
+                    trained = grads.trade[(grads.worker == worker.ids[0]) & (grads.day <= day)]
+                    trades = sorted({t for t in range(6) if bits >> t & 1} | set(trained.tolist()))
+                    options = {"radius_km": stated, "trades": trades or None}
+                ranked = match_worker(index, worker, float(day), context, score, limit=k, **options)
+                out[name][q, : len(ranked.positions)] = ranked.positions
+                lengths[name][q] = len(ranked.positions)
+    return {n: ServedLists(out[n], lengths[n], reach) for n in names}
+
+
+def served_ranking_metrics(
+    gain_grid: np.ndarray, positions: np.ndarray, ideal: np.ndarray, k: int = RANK_K
+) -> dict[str, float]:
+    """NDCG@k and hires@k of served lists, against the ideal over every open commitment.
+
+    A short list is not padded: the places it leaves empty earn nothing, which is what a
+    caseworker given five matches instead of ten gets.
+    """
+    shown = positions >= 0
+    gains = np.where(shown, gain_grid[np.arange(len(positions))[:, None], positions], 0.0)
+    gains = np.nan_to_num(gains)
+    discount = 1.0 / np.log2(np.arange(k) + 2.0)
+    dcg = (gains * discount[None, : gains.shape[1]]).sum(axis=1)
+    rankable = ideal > 0
+    ndcg = dcg[rankable] / ideal[rankable]
+    se = float(ndcg.std(ddof=1) / np.sqrt(len(ndcg))) if len(ndcg) > 1 else float("nan")
+    return {
+        f"ndcg@{k}": float(ndcg.mean()) if len(ndcg) else float("nan"),
+        f"ndcg@{k}_se": se,
+        f"hires@{k}": float(gains.sum(axis=1).mean()),
+        "groups": float(len(positions)),
+        "ranked_groups": float(rankable.sum()),
+    }
 
 
 def _truth_of(demo_data: Any, snapshot: Snapshot, referral_ids: np.ndarray) -> np.ndarray:

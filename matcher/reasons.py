@@ -20,6 +20,7 @@ MIN_REASONS, MAX_REASONS = 2, 4
 # Shown when effects are too small to choose: the facts a caseworker asks about first.
 FALLBACK = ("distance_km", "log_wage_ratio", "trade_match")
 SILENT = {"enterprise_referrals_log"}
+_INDEX = {name: i for i, name in enumerate(FEATURES)}
 
 
 def _pct(x: float) -> int:
@@ -46,16 +47,22 @@ def render(name: str, value: float, details: Mapping[str, Any]) -> tuple[str, st
     if name == "commute_excess_km":
         if value <= 0:
             return None
+        km = max(round(value), 1)
         return (
-            f"Xa hơn quãng đường đi làm mong muốn {value:.0f} km",
-            f"{value:.0f} km beyond the preferred commute",
+            f"Xa hơn mong muốn {km} km (quãng đường đi làm)",
+            f"{km} km beyond the preferred commute",
         )
     if name == "trade_match":
         if pathway and value >= 0.5:
             return f"Mở ra nghề {trade_vi}", f"Opens the {trade_en} trade"
         if value >= 0.5:
             return f"Đúng nghề quan tâm: {trade_vi}", f"A trade of interest: {trade_en}"
-        return f"Không thuộc nghề quan tâm ({trade_vi})", f"Not a trade of interest ({trade_en})"
+        if details.get("outside_trades") is False:
+            return None  # trained in it, or no trade registered: nothing to warn about
+        return (
+            f"Ngoài nghề đã đăng ký ({trade_vi})",
+            f"Outside the registered trades ({trade_en})",
+        )
     if name == "graduated_linked_course":
         if value < 0.5:
             return None
@@ -133,17 +140,28 @@ def render(name: str, value: float, details: Mapping[str, Any]) -> tuple[str, st
 def reasons(
     values: np.ndarray, effects: np.ndarray, details: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
-    """Pick 2–4 reasons for one scored pair, strongest effect first."""
-    order = np.argsort(-np.abs(np.nan_to_num(effects)), kind="stable")
+    """Pick 2–4 reasons for one scored pair, strongest effect first.
+
+    A match beyond the worker's stated commute, or outside the trades they registered for,
+    always says so first, whatever its effect: retrieval looks past both (matcher.retrieval)
+    and the caseworker must know before referring.
+    """
+    effects = np.nan_to_num(np.asarray(effects, dtype=float))
+    order = np.argsort(-np.abs(effects), kind="stable")
     chosen: list[dict[str, Any]] = []
     seen: set[str] = set()
-    candidates = [FEATURES[i] for i in order] + list(FALLBACK)
+    forced = []
+    if values[_INDEX["commute_excess_km"]] > 0:
+        forced.append("commute_excess_km")
+    if details.get("outside_trades") and values[_INDEX["trade_match"]] < 0.5:
+        forced.append("trade_match")
+    candidates = forced + [FEATURES[i] for i in order] + list(FALLBACK)
     for name in candidates:
         if name in seen or name in SILENT or len(chosen) >= MAX_REASONS:
             continue
-        i = FEATURES.index(name)
-        effect = float(np.nan_to_num(effects[i]))
-        if len(chosen) >= MIN_REASONS and abs(effect) < 0.01:
+        i = _INDEX[name]
+        effect = float(effects[i])
+        if len(chosen) >= MIN_REASONS and abs(effect) < 0.01 and name not in forced:
             break
         text = render(name, float(values[i]), details)
         if text is None:

@@ -192,6 +192,7 @@ class HireModel(ClassifierMixin, BaseEstimator):
         ValueError
             When ``y`` does not hold exactly two classes, or a parameter is out of range.
         """
+        self.__dict__.pop("_flat", None)  # a refit must not serve the old trees
         if self.calibration not in ("sigmoid", "isotonic", None):
             raise ValueError(
                 f"calibration must be 'sigmoid', 'isotonic' or None, got {self.calibration!r}"
@@ -264,16 +265,102 @@ class HireModel(ClassifierMixin, BaseEstimator):
         themselves. Here the trees' log-odds go straight to the fitted calibrator.
         """
         check_is_fitted(self)
-        raw = self.trees_.decision_function(X)
+        X = np.asarray(X, dtype=np.float64)
+        if len(X) <= FlatTrees.MAX_ROWS:
+            flat = self.__dict__.get("_flat")
+            if flat is None:
+                flat = self.__dict__["_flat"] = FlatTrees.from_hgb(self.trees_)
+            raw = flat.decision_function(X)
+        else:
+            raw = self.trees_.decision_function(X)
         if not self.calibrated_:
             return 1.0 / (1.0 + np.exp(-raw))
         calibrator = self.estimator_.calibrated_classifiers_[0].calibrators[0]
         return np.clip(calibrator.predict(raw), 0.0, 1.0)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle without the serving cache: it is rebuilt from the trees on first use."""
+        state = super().__getstate__()
+        state.pop("_flat", None)
+        return state
+
     def predict(self, X: Any) -> np.ndarray:
         """Return the more likely outcome of each referral (a label from ``classes_``)."""
         check_is_fitted(self)
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+@dataclass(frozen=True)
+class FlatTrees:
+    """A fitted boosted-tree ensemble as flat arrays, walked for all trees at once.
+
+    scikit-learn predicts tree by tree, a Python call per tree: for the 150 trees of a
+    HireModel about 1.2 ms per call however few rows, and a match makes two calls (the
+    shortlist, then the what-if rows of its reasons) — a third of the 8 ms budget. The
+    trees are shallow (5 leaves, depth ≤ 4), so walking every tree together, ``depth``
+    steps of numpy indexing over a rows × trees grid, costs 0.4 ms for 150 rows and gives
+    the same sums (a test compares them). Beyond ``MAX_ROWS`` rows scikit-learn is faster.
+
+    Missing values: each node sends NaN one way. The rows are laid out twice, NaN as −∞
+    (goes left: −∞ ≤ threshold) and as +∞ (goes right), and each node reads the copy of its
+    direction; a threshold of +∞ (a split of known values from NaN) becomes the largest
+    float so that +∞ still goes right.
+    """
+
+    feature: np.ndarray  # column in the doubled row, per node
+    threshold: np.ndarray
+    children: np.ndarray  # [left, right] per node; a leaf is its own child
+    value: np.ndarray  # leaf value, 0 elsewhere
+    roots: np.ndarray
+    depth: int
+    baseline: float
+    n_features: int
+
+    MAX_ROWS = 1024
+
+    @classmethod
+    def from_hgb(cls, trees: HistGradientBoostingClassifier) -> FlatTrees:
+        """Copy the nodes of a fitted binary HistGradientBoostingClassifier."""
+        nodes = [row[0].nodes for row in trees._predictors]
+        if any(n["is_categorical"].any() for n in nodes):
+            raise ValueError("categorical splits are not supported by FlatTrees")
+        n_features = int(trees.n_features_in_)
+        sizes = np.array([len(n) for n in nodes], dtype=np.intp)
+        offsets = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.intp)
+        flat = np.concatenate(nodes)
+        shift = np.repeat(offsets, sizes)
+        leaf = flat["is_leaf"].astype(bool)
+        itself = np.arange(len(flat), dtype=np.intp)
+        left = np.where(leaf, itself, flat["left"].astype(np.intp) + shift)
+        right = np.where(leaf, itself, flat["right"].astype(np.intp) + shift)
+        missing_right = ~flat["missing_go_to_left"].astype(bool)
+        threshold = flat["num_threshold"].astype(np.float64)
+        threshold = np.where(np.isposinf(threshold), np.finfo(np.float64).max, threshold)
+        return cls(
+            feature=np.where(leaf, 0, flat["feature_idx"] + missing_right * n_features).astype(
+                np.intp
+            ),
+            threshold=np.where(leaf, np.inf, threshold),
+            children=np.column_stack([left, right]).ravel(),
+            value=np.where(leaf, flat["value"], 0.0),
+            roots=offsets,
+            depth=int(flat["depth"].max()),
+            baseline=float(np.ravel(trees._baseline_prediction)[0]),
+            n_features=n_features,
+        )
+
+    def decision_function(self, X: np.ndarray) -> np.ndarray:
+        """Log-odds of each row: the baseline plus each tree's leaf value."""
+        missing = np.isnan(X)
+        doubled = np.concatenate(
+            [np.where(missing, -np.inf, X), np.where(missing, np.inf, X)], axis=1
+        ).ravel()
+        row = (np.arange(len(X), dtype=np.intp) * (2 * self.n_features))[:, None]
+        node = np.broadcast_to(self.roots, (len(X), len(self.roots)))
+        for _ in range(self.depth):
+            goes_right = doubled[row + self.feature[node]] > self.threshold[node]
+            node = self.children[2 * node + goes_right]
+        return self.baseline + self.value[node].sum(axis=1)
 
 
 def _can_cross_fit(encoded: np.ndarray, blocks: KFold) -> bool:

@@ -11,7 +11,6 @@ from sklearn.metrics import ndcg_score
 
 from matcher.demo import DemoConfig, generate
 from matcher.evaluation import (
-    candidate_pairs,
     cutoff_day,
     evaluate_scorers,
     expected_calibration_error,
@@ -30,7 +29,6 @@ from matcher.evaluation import (
     true_ranking_quality,
 )
 from matcher.features import FEATURES, day_numbers
-from matcher.places import haversine_km
 from matcher.scoring import RuleScorer, default_model
 from matcher.snapshot import from_contract_frames, training_set
 
@@ -253,25 +251,6 @@ def test_open_commitments_are_open_on_the_day_and_not_full(small):
     start = day_numbers(snapshot.commitments["start_date"])
     assert is_open.any()
     assert (start[is_open] - 90 <= day).all()
-
-
-def test_candidate_pairs_are_nearby_or_the_ten_nearest(small, rows):
-    snapshot = small[1]
-    workers = np.unique(rows.worker_ids)[:30]
-    days = np.full(len(workers), float(np.median(rows.days)))
-    pairs = candidate_pairs(snapshot, workers, days)
-    per_query = pairs.groupby("query").size()
-    assert (per_query >= 10).all()
-    home = snapshot.workers.set_index("id").loc[pairs["worker_id"]]
-    radius = np.minimum(home["max_commute_km"].fillna(30).to_numpy(float) * 1.5, 50)
-    site = snapshot.commitments.set_index("id").loc[pairs["commitment_id"]]
-    distance = haversine_km(home["lat"], home["lon"], site["lat"], site["lon"])
-    np.testing.assert_allclose(distance, pairs["distance_km"])
-    pairs = pairs.assign(far=distance > radius)
-    # Beyond the radius only to fill a short list up to ten (ties at the tenth included).
-    for _, query in pairs[pairs.groupby("query")["far"].transform("any")].groupby("query"):
-        farthest = query["distance_km"].max()
-        assert (query["distance_km"] < farthest).sum() < 10
 
 
 def test_true_ranking_quality_never_trains_on_held_out_workers(small, rows):
