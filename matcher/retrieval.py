@@ -237,11 +237,15 @@ class CommitmentIndex:
         """Positions of commitments of these trades within radius (and the ``nearest``
         nearest whatever their distance), not expired on day."""
         lat, lon = float(worker.lat[0]), float(worker.lon[0])
-        positions = self.geo.within(lat, lon, radius_km, trades, cap)
-        if nearest and len(positions) < nearest + 50:
-            # Few sites in reach: the nearest ones, wherever they are (a few extra in case
-            # some have expired).
-            positions = np.union1d(positions, self.geo.nearest(lat, lon, nearest + 50, trades))
+        positions = self._live(self.geo.within(lat, lon, radius_km, trades, cap), day)
+        if nearest and len(positions) < nearest:
+            # Few sites in reach: the nearest live ones too, wherever they are (asking for
+            # more in case some have expired since the index was built).
+            near = self._live(self.geo.nearest(lat, lon, nearest * 3 + 20, trades), day)
+            positions = np.union1d(positions, near[:nearest])
+        return positions
+
+    def _live(self, positions: np.ndarray, day: float) -> np.ndarray:
         expires = self.commitments.expires_day[positions]
         return positions[np.isnan(expires) | (expires >= day)]
 

@@ -56,15 +56,60 @@ def test_matches_come_from_the_model_best_first_with_reasons(demo):
     scores = [item["score"] for item in body["items"]]
     assert scores == sorted(scores, reverse=True)
     worker = db.session.get(Worker, worker_id)
+    assert body["reach_km"] == pytest.approx(2 * worker.max_commute_km)
     for item in body["items"]:
         assert 0 <= item["score"] <= 1
-        assert item["distance_km"] <= worker.max_commute_km + 1e-6
+        assert item["distance_km"] <= body["reach_km"] + 1e-6
         assert item["slots_open"] > 0
         assert item["expires_on"] is None or item["expires_on"] >= clock.today().isoformat()
         assert 2 <= len(item["reasons"]) <= 4
         assert all(r["vi"] and r["en"] for r in item["reasons"])
     texts = " ".join(r["vi"] for item in body["items"] for r in item["reasons"])
     assert "km" in texts
+
+
+def _open_within(worker: Worker, km: float) -> int:
+    """Open commitments (slots left, not expired) within km of the worker's home."""
+    from matcher.places import haversine_km
+
+    today = clock.today()
+    rows = db.session.execute(
+        sa.select(Commitment.lat, Commitment.lon).where(
+            Commitment.slots_filled < Commitment.slots,
+            sa.or_(Commitment.expires_on.is_(None), Commitment.expires_on >= today),
+        )
+    ).all()
+    lat = [r[0] for r in rows]
+    lon = [r[1] for r in rows]
+    return int((haversine_km(worker.lat, worker.lon, lat, lon) <= km).sum())
+
+
+def test_served_lists_are_full_and_say_when_beyond_the_commute_or_outside_the_trades(demo):
+    """No list is shorter than limit while limit open commitments lie within twice the
+    worker's commute; a match beyond the stated commute or outside the registered trades
+    says so in its reasons."""
+    app, tokens = demo.app, demo.tokens
+    seen_beyond = seen_outside = 0
+    for worker_id in range(1, 400, 5):
+        worker = db.session.get(Worker, worker_id)
+        if worker is None or worker.erased_at is not None:
+            continue
+        body = _get(app, tokens, f"/api/v1/workers/{worker_id}/matches", limit=10).get_json()
+        available = _open_within(worker, 2 * worker.max_commute_km)
+        assert len(body["items"]) >= min(10, available), (worker_id, available)
+        for item in body["items"]:
+            codes = [r["code"] for r in item["reasons"]]
+            if item["distance_km"] > worker.max_commute_km + 0.5:
+                seen_beyond += 1
+                assert "commute_excess_km" in codes, item
+                assert any(r["vi"].startswith("Xa hơn mong muốn") for r in item["reasons"])
+            if worker.trades and item["trade"] not in worker.trades and "trade_match" in codes:
+                seen_outside += 1
+                assert any(
+                    r["vi"].startswith("Ngoài nghề đã đăng ký") for r in item["reasons"]
+                ), item
+    # The served lists do reach past both (the model decides), in every world.
+    assert seen_beyond and seen_outside
 
 
 def test_matches_respect_radius_and_trade_filters(demo):

@@ -13,6 +13,7 @@ from matcher.demo import DemoConfig, generate
 from matcher.features import FEATURES, MONOTONIC
 from matcher.scoring import (
     RULES,
+    FlatTrees,
     HireModel,
     RuleScorer,
     default_model,
@@ -293,3 +294,31 @@ def test_hire_probability_equals_predict_proba():
     for calibration in ("sigmoid", None):
         model = HireModel(max_iter=20, calibration=calibration, calibration_folds=2).fit(X, y)
         np.testing.assert_allclose(model.hire_probability(X), model.predict_proba(X)[:, 1])
+
+
+@pytest.mark.parametrize("missing_share", [0.0, 0.3])
+def test_flat_tree_walk_equals_scikit_learn_including_unknown_values(fitted, rows, missing_share):
+    """The serving fast path (FlatTrees, for batches up to MAX_ROWS) gives the trees' own
+    log-odds, NaN sent the way each node learnt; above MAX_ROWS scikit-learn itself runs."""
+    rng = np.random.default_rng(4)
+    X = rows.X[rng.choice(len(rows.X), 600, replace=False)].copy()
+    X[rng.random(X.shape) < missing_share] = np.nan
+    X[:50] = rng.normal(0, 50, (50, X.shape[1]))  # far outside what the trees saw
+    flat = FlatTrees.from_hgb(fitted.trees_)
+    np.testing.assert_allclose(
+        flat.decision_function(X), fitted.trees_.decision_function(X), rtol=0, atol=1e-12
+    )
+    np.testing.assert_allclose(
+        fitted.hire_probability(X), fitted.predict_proba(X)[:, 1], rtol=0, atol=1e-12
+    )
+    many = np.repeat(X, 3, axis=0)  # beyond MAX_ROWS
+    assert len(many) > FlatTrees.MAX_ROWS
+    np.testing.assert_allclose(fitted.hire_probability(many), fitted.predict_proba(many)[:, 1])
+
+
+def test_pickled_model_carries_no_serving_cache(fitted, rows):
+    import pickle
+
+    fitted.hire_probability(rows.X[:5])
+    assert "_flat" in fitted.__dict__
+    assert "_flat" not in pickle.loads(pickle.dumps(fitted)).__dict__
