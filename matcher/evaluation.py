@@ -307,7 +307,11 @@ def quality_gate(
        (1.96 standard errors over workers): better probabilities must not come with a
        clearly worse shortlist. Few workers have several referrals in a window, so this
        mean swings by ±0.02 between demo seeds while the log loss and the true ranking
-       quality both favour the model; a difference inside the noise is no evidence.
+       quality both favour the model; a difference inside the noise is no evidence;
+    3. **served hires@k** (:func:`served_hire_recall`: how often the commitment a worker
+       was hired into would have been on the list the endpoint serves, through its own
+       ranking function and reach) not lower than theirs by more than its noise: the
+       figures above judge pairs that were referred, this one judges what is served.
 
     With no serving model (``current`` None) the rules are the only bar. The reason lists
     every comparison with its figures, e.g. "log loss 0.512 ≥ current 0.508".
@@ -337,6 +341,18 @@ def quality_gate(
             passed.append(f"NDCG@{k} {mine:.4f} within noise of {name} {theirs:.4f} (±{noise:.4f})")
         else:
             failed.append(f"NDCG@{k} {mine:.4f} < {name} {theirs:.4f} − noise {noise:.4f}")
+        served_key = f"served_hires@{k}"
+        mine, theirs = mine_all.get(served_key, np.nan), bar.get(served_key, np.nan)
+        if not (np.isnan(mine) or np.isnan(theirs)):
+            noise = 1.96 * np.nanmax(
+                [mine_all.get(f"{served_key}_se", np.nan), bar.get(f"{served_key}_se", np.nan)]
+            )
+            if mine >= theirs - noise:
+                passed.append(f"served hires@{k} {mine:.3f} vs {name} {theirs:.3f}")
+            else:
+                failed.append(
+                    f"served hires@{k} {mine:.3f} < {name} {theirs:.3f} − noise {noise:.3f}"
+                )
     if current is None:
         passed.append("no current model to compare with")
     if failed:
@@ -476,6 +492,14 @@ def train_and_evaluate(
         evaluation,
         k,
     )
+    served = served_hire_recall(
+        snapshot, evaluation,
+        {"model": candidate, "rules": RuleScorer(feature_names=ts.feature_names),
+         "current": current},
+        k,
+    )  # fmt: skip
+    for name, figures in served.items():
+        scores[name] |= figures
     versus_current = scores["model"]
     if current is not None and current_trained_until is not None:
         fresh = take(evaluation, evaluation.days > (current_trained_until - _EPOCH).days)
@@ -780,13 +804,15 @@ def served_lists(
     k: int = RANK_K,
     *,
     old_retrieval: bool = False,
+    open_per_query: bool = False,
 ) -> dict[str, ServedLists]:
     """What ``GET /workers/{id}/matches?limit=k`` would have shown each worker on each day.
 
     The very function the endpoint calls (:func:`matcher.retrieval.match_worker`, with its
     :data:`~matcher.retrieval.SERVED` reach) over an index of the commitments open that day
     (:func:`open_commitments` stands in for the live slot check). A loop over queries (a
-    few hundred), each vectorised as served. ``old_retrieval`` adds, for comparison, the
+    few hundred), each vectorised as served; with ``open_per_query`` each query's own row
+    of ``is_open`` (otherwise one row per day). ``old_retrieval`` adds, for comparison, the
     retrieval served before issue 11: the worker's registered and trained trades, within
     exactly the stated commute (``model_old_retrieval``).
     """
@@ -802,6 +828,8 @@ def served_lists(
         queries = np.flatnonzero(days == day)
         index = CommitmentIndex(commitments, is_open[queries[0]])
         for q in queries:
+            if open_per_query and q != queries[0]:
+                index = CommitmentIndex(commitments, is_open[q])
             worker = workers.take(np.array([worker_positions[q]]))
             stated = float(stated_commute_km(worker.max_commute_km)[0])
             distance = haversine_km(
@@ -819,6 +847,58 @@ def served_lists(
                 out[name][q, : len(ranked.positions)] = ranked.positions
                 lengths[name][q] = len(ranked.positions)
     return {n: ServedLists(out[n], lengths[n], reach) for n in names}
+
+
+#: Hires of the evaluation window whose served lists the gate rebuilds (a sample, seeded):
+#: each costs a served ranking per scorer, a few ms.
+SERVED_RECALL_QUERIES = 200
+
+
+def served_hire_recall(
+    snapshot: Snapshot,
+    evaluation: TrainingSet,
+    scorers: dict[str, Any],
+    k: int = RANK_K,
+    max_queries: int = SERVED_RECALL_QUERIES,
+    seed: int = 0,
+) -> dict[str, dict[str, float]]:
+    """Share of the window's hires whose commitment the served list of that day held.
+
+    For each hire (worker, commitment, referral day) the list ``GET /workers/{id}/matches``
+    would have served that day is rebuilt with each scorer (:func:`served_lists`); a hit
+    is the hired commitment among its top ``k``. Outcomes exist only for referred pairs,
+    so this is the one figure on observed outcomes that judges retrieval and ranking
+    together, as served. ``served_hires@k`` and its binomial standard error per scorer.
+    """
+    hired = np.flatnonzero(evaluation.y == 1)
+    scorers = {name: scorer for name, scorer in scorers.items() if scorer is not None}
+    if not len(hired) or not scorers:
+        return {}
+    if len(hired) > max_queries:
+        rng = np.random.default_rng(seed)
+        hired = np.sort(rng.choice(hired, max_queries, replace=False))
+    worker_ids = snapshot.workers["id"].to_numpy()
+    commitment_ids = snapshot.commitments["id"].to_numpy()
+    w = pd.Index(worker_ids).get_indexer(evaluation.worker_ids[hired])
+    c = pd.Index(commitment_ids).get_indexer(evaluation.commitment_ids[hired])
+    days = evaluation.days[hired]
+    keep = (w >= 0) & (c >= 0)
+    w, c, days = w[keep], c[keep], days[keep]
+    is_open = open_commitments(snapshot, days)
+    # The hired commitment was taking referrals that day, whatever the replay says; and
+    # it is open only for its own query (queries of a day share one index).
+    is_open[np.arange(len(c)), c] = True
+    lists = served_lists(
+        snapshot, snapshot.worker_arrays(), snapshot.commitment_arrays(), snapshot.context(),
+        w, days, is_open, scorers, k, open_per_query=True,
+    )  # fmt: skip
+    out = {}
+    for name, served in lists.items():
+        hit = (served.positions == c[:, None]).any(axis=1)
+        p = float(hit.mean()) if len(hit) else float("nan")
+        se = float(np.sqrt(p * (1 - p) / len(hit))) if len(hit) > 1 else float("nan")
+        out[name] = {f"served_hires@{k}": p, f"served_hires@{k}_se": se}
+    return out
 
 
 def served_ranking_metrics(
