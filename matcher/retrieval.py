@@ -404,6 +404,19 @@ class CandidateGraph:
     features: np.ndarray
 
 
+#: An allocation round's rule shortlist per worker, in multiples of ``per_worker``.
+GRAPH_SHORTLIST_FACTOR = 3
+
+
+def _top_per_group(group: np.ndarray, value: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` highest values of each group (vectorised, ties by position)."""
+    order = np.lexsort((np.arange(len(group)), -value, group))
+    g = group[order]
+    first = np.r_[True, g[1:] != g[:-1]] if len(g) else np.zeros(0, dtype=bool)
+    start = np.maximum.accumulate(np.where(first, np.arange(len(g)), 0))
+    return np.sort(order[(np.arange(len(g)) - start) < k])
+
+
 def candidate_graph(
     workers: WorkerArrays,
     index: CommitmentIndex,
@@ -421,9 +434,10 @@ def candidate_graph(
     The batch form of :func:`match_worker`, for allocation rounds, with the same reach:
     every trade (or the round's ``trades``, hard), each worker's ``reach.radius_factor`` ×
     stated commute (or the round's ``radius_km``, hard), at most ``reach.per_trade`` sites
-    of a trade per worker. One radius query per trade for all workers together, one feature
-    computation and one model call over all edges, and a per-worker top-k by sorting — no
-    Python loop over workers or pairs.
+    of a trade per worker, and the model scores each worker's best
+    ``GRAPH_SHORTLIST_FACTOR × per_worker`` by the rule scorer. One radius query per trade
+    for all workers together, one feature computation, one rule and one model call over all
+    edges, and per-worker top-k by sorting — no Python loop over pairs.
     """
     radius = (
         np.full(len(workers), float(radius_km))
@@ -457,6 +471,10 @@ def candidate_graph(
     live = np.isnan(expires) | (expires >= day)
     w, c = w[live], c[live]
     features = pair_features(workers, w, index.commitments, c, day, context)
+    # The rule shortlist, per worker: only the best few times per_worker go to the model
+    # (as match_worker's shortlist; a round has thousands of workers).
+    keep = _top_per_group(w, rule_score(features), per_worker * GRAPH_SHORTLIST_FACTOR)
+    w, c, features = w[keep], c[keep], features[keep]
     probability = score(features)
     order = np.lexsort((c, -probability, w))
     w, c, probability, features = w[order], c[order], probability[order], features[order]

@@ -197,7 +197,8 @@ def test_candidate_graph_equals_each_workers_own_ranking():
     for position in range(0, len(workers), 7):
         one = workers.take(np.array([position]))
         found = index.retrieve(one, 2 * float(one.max_commute_km[0]), range(6), day)
-        ranked = index.rank(one, found, day, context, score, limit=5, shortlist=10**6)
+        # The same rule shortlist (3 × 5) as the graph keeps per worker.
+        ranked = index.rank(one, found, day, context, score, limit=5, shortlist=15)
         mine = graph.commitment[graph.worker == position]
         assert set(mine.tolist()) == set(ranked.positions.tolist()), position
         np.testing.assert_allclose(
