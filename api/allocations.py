@@ -37,7 +37,7 @@ from api.queries import referral_refusal
 from api.versions import current as data_versions
 from api.versions import touch
 from matcher import allocation, clock
-from matcher.features import FEATURES, TRADE_INDEX, day_of
+from matcher.features import FEATURE_INDEX, TRADE_INDEX, day_of
 from matcher.reasons import reasons
 from matcher.retrieval import candidate_graph
 from matcher.scoring import feature_effects
@@ -134,7 +134,7 @@ def execute(run: AllocationRun, progress=None) -> None:
         dtype=np.int64,
     )
     p = graph.probability
-    column = {name: i for i, name in enumerate(FEATURES)}
+    column = FEATURE_INDEX
     if run.policy == "stable":
         value = sum(
             weight * np.nan_to_num(graph.features[:, column[name]])

@@ -50,14 +50,13 @@ from matcher.features import (
 from matcher.places import haversine_km
 from matcher.reasons import reasons
 from matcher.retrieval import (
-    SERVED,
     CommitmentIndex,
     WorkerIndex,
+    in_reach,
     match_worker,
     shortlist_workers,
-    stated_commute_km,
 )
-from matcher.scoring import RuleScorer, feature_effects
+from matcher.scoring import RuleScorer, feature_effects, hire_probability_of
 from matcher.snapshot import Snapshot
 from matcher.taxonomy import taxonomy
 
@@ -125,8 +124,7 @@ class ActiveScorer:
     reference: np.ndarray | None
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        fast = getattr(self.model, "hire_probability", None)
-        return fast(X) if fast is not None else self.model.predict_proba(X)[:, 1]
+        return hire_probability_of(self.model)(X)
 
 
 RULES = RuleScorer()
@@ -414,7 +412,7 @@ def matches_for_worker(
     )  # fmt: skip
     positions, scores, features = ranked.positions, ranked.scores, ranked.features
     effects = _explain(active, features)
-    stated = float(stated_commute_km(arrays.max_commute_km)[0])
+    stated = float(worker.max_commute_km)
     mine = _trade_set(worker, context)
     info = state.commitment_lists
     items = []
@@ -539,7 +537,7 @@ def pathways_for_worker(worker: Worker, *, limit: int, radius_km: float | None) 
     active = model_holder().get()
     today = clock.today()
     arrays = _worker_arrays(worker, state.codec)
-    stated = float(stated_commute_km(arrays.max_commute_km)[0])
+    stated = float(worker.max_commute_km)
     radius = radius_km if radius_km is not None else stated
     context = _worker_context(worker.id, state)
     trained = {int(t) for t in context.graduations.trade}
@@ -551,18 +549,7 @@ def pathways_for_worker(worker: Worker, *, limit: int, radius_km: float | None) 
         haversine_km(worker.lat, worker.lon, courses["lat"], courses["lon"]), dtype=float
     )
     candidate = soon.to_numpy() & untrained.to_numpy()
-    if radius_km is not None:  # an explicit radius is hard
-        near = distance <= radius_km
-    else:
-        # The served reach (matcher.retrieval.SERVED): up to twice the stated commute, and
-        # always the nearest courses, so a worker far from any centre still sees some.
-        near = distance <= stated * SERVED.radius_factor
-        far = np.flatnonzero(candidate & ~near)
-        if len(far) and (candidate & near).sum() < SERVED.nearest:
-            nearest = far[np.argsort(distance[far], kind="stable")[: SERVED.nearest]]
-            near = near.copy()
-            near[nearest] = True
-    chosen = courses[candidate & near]
+    chosen = courses[in_reach(distance, stated, radius_km, candidate=candidate)]
     if chosen.empty:
         return _envelope(active, [], radius_km=radius)
     commitments = state.snapshot.commitments

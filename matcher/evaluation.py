@@ -34,9 +34,10 @@ from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 from matcher.demo import true_hire_probability
 from matcher.features import FEATURES, day_numbers, outcome_known_days, pair_features
 from matcher.places import haversine_km
-from matcher.retrieval import SERVED, CommitmentIndex, match_worker, stated_commute_km
-from matcher.scoring import HireModel, RuleScorer, default_model
+from matcher.retrieval import SERVED, CommitmentIndex, match_worker
+from matcher.scoring import HireModel, RuleScorer, default_model, hire_probability_of
 from matcher.snapshot import Snapshot, TrainingSet, training_set
+from matcher.taxonomy import TRADE_CODES
 
 #: Equal-frequency bins of the expected calibration error.
 ECE_BINS = 10
@@ -708,7 +709,7 @@ def true_ranking_quality(
     worker_position = pd.Index(snapshot.workers["id"].to_numpy()).get_indexer(query_workers)
     workers = snapshot.worker_arrays()
     commitments = snapshot.commitment_arrays()
-    context = snapshot.context()
+    context = snapshot.context(workers=workers, commitments=commitments)
     w = worker_position[query]
     X = pair_features(workers, w, commitments, c, query_days[query], context)
     external = pd.DataFrame(
@@ -737,7 +738,7 @@ def true_ranking_quality(
     gain_grid[query, c] = gains
     asked = np.flatnonzero(enough)
     served = served_lists(
-        snapshot, workers, commitments, context, worker_position[asked], query_days[asked],
+        workers, commitments, context, worker_position[asked], query_days[asked],
         is_open[asked], {"model": fitted, "rules": rules}, k,
         old_retrieval=include_old_retrieval,
     )  # fmt: skip
@@ -786,14 +787,7 @@ class ServedLists:
     open_in_reach: np.ndarray  # open commitments within the served reach of the worker
 
 
-def scorer_function(scorer: Any) -> Any:
-    """The function that scores pairs for a scorer, as the api serves it (ActiveScorer)."""
-    fast = getattr(scorer, "hire_probability", None)
-    return fast if fast is not None else (lambda X: scorer.predict_proba(X)[:, 1])
-
-
 def served_lists(
-    snapshot: Snapshot,
     workers: Any,
     commitments: Any,
     context: Any,
@@ -820,7 +814,7 @@ def served_lists(
     out = {n: np.full((len(days), k), -1, dtype=np.intp) for n in names}
     lengths = {n: np.zeros(len(days), dtype=np.intp) for n in names}
     reach = np.zeros(len(days), dtype=np.intp)
-    functions = {n: scorer_function(s) for n, s in scorers.items()}
+    functions = {n: hire_probability_of(s) for n, s in scorers.items()}
     if old_retrieval:
         functions["model_old_retrieval"] = functions["model"]
     grads = context.graduations
@@ -831,7 +825,7 @@ def served_lists(
             if open_per_query and q != queries[0]:
                 index = CommitmentIndex(commitments, is_open[q])
             worker = workers.take(np.array([worker_positions[q]]))
-            stated = float(stated_commute_km(worker.max_commute_km)[0])
+            stated = float(worker.max_commute_km[0])
             distance = haversine_km(
                 worker.lat[0], worker.lon[0], commitments.lat, commitments.lon
             )
@@ -841,7 +835,8 @@ def served_lists(
                 if name == "model_old_retrieval":
                     bits = int(worker.trade_bits[0])
                     trained = grads.trade[(grads.worker == worker.ids[0]) & (grads.day <= day)]
-                    trades = sorted({t for t in range(6) if bits >> t & 1} | set(trained.tolist()))
+                    registered = {t for t in range(len(TRADE_CODES)) if bits >> t & 1}
+                    trades = sorted(registered | set(trained.tolist()))
                     options = {"radius_km": stated, "trades": trades or None}
                 ranked = match_worker(index, worker, float(day), context, score, limit=k, **options)
                 out[name][q, : len(ranked.positions)] = ranked.positions
@@ -888,10 +883,11 @@ def served_hire_recall(
     # The hired commitment was taking referrals that day, whatever the replay says; and
     # it is open only for its own query (queries of a day share one index).
     is_open[np.arange(len(c)), c] = True
+    workers, commitments = snapshot.worker_arrays(), snapshot.commitment_arrays()
+    context = snapshot.context(workers=workers, commitments=commitments)
     lists = served_lists(
-        snapshot, snapshot.worker_arrays(), snapshot.commitment_arrays(), snapshot.context(),
-        w, days, is_open, scorers, k, open_per_query=True,
-    )  # fmt: skip
+        workers, commitments, context, w, days, is_open, scorers, k, open_per_query=True
+    )
     out = {}
     for name, served in lists.items():
         hit = (served.positions == c[:, None]).any(axis=1)

@@ -46,6 +46,8 @@ FEATURES: tuple[str, ...] = (
     "enterprise_referrals_log",
     "course_hire_rate",
 )
+#: Column of each feature in a feature matrix.
+FEATURE_INDEX: dict[str, int] = {name: i for i, name in enumerate(FEATURES)}
 
 #: Direction common sense demands (+1 never hurts, -1 never helps, 0 free).
 MONOTONIC: dict[str, int] = {
@@ -582,7 +584,7 @@ def pair_features(
     c = np.asarray(c, dtype=np.intp)
     days = np.broadcast_to(np.asarray(days, dtype=float), w.shape)
     out = np.empty((len(w), len(FEATURES)), dtype=float)
-    column = {name: i for i, name in enumerate(FEATURES)}
+    column = FEATURE_INDEX
     for name, values in _merit_columns(
         workers, w, commitments, c, days, context.graduations
     ).items():

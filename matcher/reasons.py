@@ -13,14 +13,13 @@ from typing import Any
 
 import numpy as np
 
-from matcher.features import FEATURES
+from matcher.features import FEATURE_INDEX, FEATURES
 from matcher.taxonomy import taxonomy
 
 MIN_REASONS, MAX_REASONS = 2, 4
 # Shown when effects are too small to choose: the facts a caseworker asks about first.
 FALLBACK = ("distance_km", "log_wage_ratio", "trade_match")
 SILENT = {"enterprise_referrals_log"}
-_INDEX = {name: i for i, name in enumerate(FEATURES)}
 
 
 def _pct(x: float) -> int:
@@ -151,15 +150,15 @@ def reasons(
     chosen: list[dict[str, Any]] = []
     seen: set[str] = set()
     forced = []
-    if values[_INDEX["commute_excess_km"]] > 0:
+    if values[FEATURE_INDEX["commute_excess_km"]] > 0:
         forced.append("commute_excess_km")
-    if details.get("outside_trades") and values[_INDEX["trade_match"]] < 0.5:
+    if details.get("outside_trades") and values[FEATURE_INDEX["trade_match"]] < 0.5:
         forced.append("trade_match")
     candidates = forced + [FEATURES[i] for i in order] + list(FALLBACK)
     for name in candidates:
         if name in seen or name in SILENT or len(chosen) >= MAX_REASONS:
             continue
-        i = _INDEX[name]
+        i = FEATURE_INDEX[name]
         effect = float(effects[i])
         if len(chosen) >= MIN_REASONS and abs(effect) < 0.01 and name not in forced:
             break

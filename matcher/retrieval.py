@@ -34,6 +34,7 @@ import numpy as np
 from sklearn.neighbors import BallTree
 
 from matcher.features import (
+    FEATURE_INDEX,
     FEATURES,
     CommitmentArrays,
     Context,
@@ -45,8 +46,6 @@ from matcher.scoring import RuleScorer
 from matcher.taxonomy import TRADE_CODES
 
 EARTH_RADIUS_KM = 6371.0088
-FEATURE_INDEX = {name: i for i, name in enumerate(FEATURES)}
-KM_PER_DEGREE = np.pi * EARTH_RADIUS_KM / 180.0
 
 
 @dataclass(frozen=True)
@@ -76,7 +75,6 @@ class Reach:
 
 #: The reach every endpoint serves with, and every measurement uses.
 SERVED = Reach()
-DEFAULT_COMMUTE_KM = 30.0
 
 
 class GeoIndex:
@@ -177,7 +175,6 @@ def _rank(
     score: Scorer,
     limit: int,
     *,
-    shortlist_score: Scorer = rule_score,
     shortlist: int = SERVED.shortlist,
     confirm: Confirm | None = None,
 ) -> Ranked:
@@ -185,7 +182,7 @@ def _rank(
     until the confirmed ones fill the list (or the candidates run out)."""
     considered = len(positions)
     if considered > shortlist:
-        order = np.argsort(-shortlist_score(features), kind="stable")
+        order = np.argsort(-rule_score(features), kind="stable")
     else:
         order = np.arange(considered)
     kept, probabilities = [], []
@@ -258,22 +255,38 @@ class CommitmentIndex:
         score: Scorer,
         limit: int,
         *,
-        shortlist_score: Scorer = rule_score,
         shortlist: int = SERVED.shortlist,
         confirm: Confirm | None = None,
     ) -> Ranked:
         w = np.zeros(len(positions), dtype=np.intp)
         features = pair_features(worker, w, self.commitments, positions, day, context)
-        return _rank(
-            features, positions, score, limit,
-            shortlist_score=shortlist_score, shortlist=shortlist, confirm=confirm,
-        )  # fmt: skip
+        return _rank(features, positions, score, limit, shortlist=shortlist, confirm=confirm)
 
 
-def stated_commute_km(max_commute_km: np.ndarray) -> np.ndarray:
-    """The commute each worker stated, or the default when unknown."""
-    radius = np.asarray(max_commute_km, dtype=float)
-    return np.where(np.isnan(radius), DEFAULT_COMMUTE_KM, radius)
+def in_reach(
+    distance_km: np.ndarray,
+    stated_km: float,
+    radius_km: float | None = None,
+    *,
+    candidate: np.ndarray | None = None,
+    reach: Reach = SERVED,
+) -> np.ndarray:
+    """Which of these candidates (sites, courses) the served reach takes in, by distance.
+
+    An explicit ``radius_km`` is hard. Otherwise up to ``reach.radius_factor`` × the stated
+    commute, and always the ``reach.nearest`` nearest candidates — the rule
+    :func:`match_worker` applies through the trees, for lists held in memory (courses).
+    """
+    distance_km = np.asarray(distance_km, dtype=float)
+    candidate = np.ones(len(distance_km), dtype=bool) if candidate is None else candidate
+    if radius_km is not None:
+        return candidate & (distance_km <= radius_km)
+    near = candidate & (distance_km <= stated_km * reach.radius_factor)
+    if near.sum() < reach.nearest:
+        eligible = np.flatnonzero(candidate)
+        nearest = eligible[np.argsort(distance_km[eligible], kind="stable")[: reach.nearest]]
+        near[nearest] = True
+    return near
 
 
 def match_worker(
@@ -295,7 +308,7 @@ def match_worker(
     sites within ``radius_km``, only these trades. Without them every trade is considered,
     up to ``reach.radius_factor`` × the stated commute, plus the nearest sites.
     """
-    stated = float(stated_commute_km(worker.max_commute_km)[0])
+    stated = float(worker.max_commute_km[0])
     wanted: list[int] | range = trades if trades is not None else range(len(TRADE_CODES))
     if radius_km is not None:
         reach_km, nearest = float(radius_km), 0
@@ -318,7 +331,7 @@ class WorkerIndex:
     def __init__(self, workers: WorkerArrays) -> None:
         self.workers = workers
         self.geo = GeoIndex(workers.lat, workers.lon, [np.arange(len(workers))])
-        self.stated_km = stated_commute_km(workers.max_commute_km)
+        self.stated_km = workers.max_commute_km
 
     def __len__(self) -> int:
         return len(self.workers)
@@ -442,7 +455,7 @@ def candidate_graph(
     radius = (
         np.full(len(workers), float(radius_km))
         if radius_km is not None
-        else stated_commute_km(workers.max_commute_km) * reach.radius_factor
+        else workers.max_commute_km * reach.radius_factor
     )
     points = np.radians(np.column_stack([workers.lat, workers.lon]))
     wanted = range(len(TRADE_CODES)) if trades is None else trades
@@ -478,8 +491,6 @@ def candidate_graph(
     probability = score(features)
     order = np.lexsort((c, -probability, w))
     w, c, probability, features = w[order], c[order], probability[order], features[order]
-    first = np.r_[True, w[1:] != w[:-1]] if len(w) else np.zeros(0, dtype=bool)
-    start = np.maximum.accumulate(np.where(first, np.arange(len(w)), 0))
-    keep = (np.arange(len(w)) - start) < per_worker
+    keep = _top_per_group(w, probability, per_worker)
     distance = features[keep, FEATURE_INDEX["distance_km"]]
     return CandidateGraph(w[keep], c[keep], probability[keep], distance, features[keep])

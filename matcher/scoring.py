@@ -18,7 +18,7 @@ them, because :data:`~matcher.features.FEATURES` does not contain them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Protocol
@@ -361,6 +361,13 @@ class FlatTrees:
             goes_right = doubled[row + self.feature[node]] > self.threshold[node]
             node = self.children[2 * node + goes_right]
         return self.baseline + self.value[node].sum(axis=1)
+
+
+def hire_probability_of(scorer: Any) -> Callable[[np.ndarray], np.ndarray]:
+    """The function that scores pairs for any scorer: a HireModel's fast serving path
+    (:meth:`HireModel.hire_probability`), or ``predict_proba(X)[:, 1]``."""
+    fast = getattr(scorer, "hire_probability", None)
+    return fast if fast is not None else (lambda X: scorer.predict_proba(X)[:, 1])
 
 
 def _can_cross_fit(encoded: np.ndarray, blocks: KFold) -> bool:

@@ -62,15 +62,25 @@ class Snapshot:
     def commitment_arrays(self) -> CommitmentArrays:
         return CommitmentArrays.from_frame(self.commitments, self.codec)
 
-    def context(self, referrals: pd.DataFrame | None = None) -> Context:
-        """Graduations and track records from these referrals (default: all of them)."""
+    def context(
+        self,
+        referrals: pd.DataFrame | None = None,
+        *,
+        workers: WorkerArrays | None = None,
+        commitments: CommitmentArrays | None = None,
+    ) -> Context:
+        """Graduations and track records from these referrals (default: all of them).
+
+        ``workers`` and ``commitments``: this snapshot's arrays when the caller has built
+        them already (they are rebuilt otherwise).
+        """
         return Context.build(
             self.enrollments,
             self.courses,
             self.referrals if referrals is None else referrals,
             self.commitments,
-            self.worker_arrays(),
-            self.commitment_arrays(),
+            self.worker_arrays() if workers is None else workers,
+            self.commitment_arrays() if commitments is None else commitments,
         )
 
 

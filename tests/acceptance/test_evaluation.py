@@ -7,10 +7,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from matcher.evaluation import scorer_function, train_and_evaluate, true_ranking_quality
+from matcher.evaluation import train_and_evaluate, true_ranking_quality
 from matcher.features import day_of
 from matcher.retrieval import CommitmentIndex, match_worker
-from matcher.scoring import RuleScorer
+from matcher.scoring import RuleScorer, hire_probability_of
 from matcher.snapshot import from_contract_frames, training_set
 
 
@@ -75,7 +75,7 @@ def test_equal_commitments_rank_by_their_enterprises_track_records(default_demo,
                     expires_day=np.full(2, np.nan))  # fmt: skip
     index = CommitmentIndex(twins)
     workers = snapshot.worker_arrays()
-    score = scorer_function(quality.model)
+    score = hire_probability_of(quality.model)
     for position in range(0, len(workers), len(workers) // 25):
         worker = workers.take(np.array([position]))
         ranked = match_worker(index, worker, day, context, score, limit=2, radius_km=500.0)
