@@ -48,7 +48,7 @@ from matcher.features import (
     trade_bits,
 )
 from matcher.places import haversine_km
-from matcher.reasons import reasons
+from matcher.reasons import outside_trades, reasons
 from matcher.retrieval import (
     CommitmentIndex,
     WorkerIndex,
@@ -381,12 +381,6 @@ def _envelope(active: ActiveScorer, items: list[dict[str, Any]], **extra: Any) -
     return {"scorer": active.name, "model_version": active.version, "items": items, **extra}
 
 
-def _trade_set(worker: Worker, context: Context) -> set[int]:
-    """The trades a worker registered for or trained in."""
-    graduated = {int(t) for t in context.graduations.trade}
-    return {TRADE_INDEX[t] for t in worker.trades or [] if t in TRADE_INDEX} | graduated
-
-
 def matches_for_worker(
     worker: Worker, *, limit: int, radius_km: float | None, trade: str | None
 ) -> dict[str, Any]:
@@ -413,7 +407,9 @@ def matches_for_worker(
     positions, scores, features = ranked.positions, ranked.scores, ranked.features
     effects = _explain(active, features)
     stated = float(worker.max_commute_km)
-    mine = _trade_set(worker, context)
+    # Registered or trained trades, with this worker's graduations read fresh.
+    trained = np.left_shift(1, context.graduations.trade)
+    mine = int(arrays.trade_bits[0]) | int(np.bitwise_or.reduce(trained, initial=0))
     info = state.commitment_lists
     items = []
     for k, position in enumerate(positions.tolist()):
@@ -424,7 +420,7 @@ def matches_for_worker(
             "trade": trade_code,
             "course_name": course_name if isinstance(course_name, str) else None,
             "required_count": int(index.commitments.required_count[position]),
-            "outside_trades": bool(mine) and TRADE_INDEX.get(trade_code, -1) not in mine,
+            "outside_trades": outside_trades(mine, TRADE_INDEX.get(trade_code, -1)),
         }
         items.append(
             {
@@ -506,12 +502,11 @@ def candidates_for_commitment(
         "course_name": commitment.course.name if commitment.course else None,
         "required_count": int(commitment_arrays.required_count[0]),
     }
-    trade_bit = 1 << TRADE_INDEX.get(commitment.trade, 0)
+    trade = TRADE_INDEX.get(commitment.trade, -1)
     items = []
     for k, p in enumerate(positions):
         worker_id = int(index.workers.ids[p])
-        bits = int(state.trade_bits[p])
-        details["outside_trades"] = bool(bits) and not bits & trade_bit
+        details["outside_trades"] = outside_trades(int(state.trade_bits[p]), trade)
         items.append(
             {
                 "worker_id": worker_id,

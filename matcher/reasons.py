@@ -31,6 +31,12 @@ def _trade(code: str | None) -> tuple[str, str]:
     return (trade.label_vi, trade.label_en) if trade else (code or "?", code or "?")
 
 
+def outside_trades(trade_bits: int, trade: int) -> bool:
+    """Whether a worker with registered or trained trades (a bit each) has not this one;
+    a worker with none is outside no trade."""
+    return bool(trade_bits) and (trade < 0 or not trade_bits >> trade & 1)
+
+
 def render(name: str, value: float, details: Mapping[str, Any]) -> tuple[str, str] | None:
     """Vietnamese and English text for one feature's value, or None when it says nothing."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
