@@ -29,7 +29,8 @@ from flask import Flask, current_app
 
 from api.extensions import db
 from api.models import Commitment, Course, Enrollment, Enterprise, Referral, Worker
-from api.queries import employed_worker_ids
+from api.queries import employed_worker_ids, ranked_page
+from api.schemas import CandidateQuery, MatchQuery, PathwayQuery
 from api.versions import current as data_versions
 from matcher import clock, model_store
 from matcher.features import (
@@ -74,40 +75,42 @@ def _frame(stmt: sa.Select) -> pd.DataFrame:
 
 
 def snapshot_from_db() -> Snapshot:
-    """Read the registry into typed frames (no personal or protected columns)."""
+    """Read the registry into typed frames (no personal or protected columns), in id order:
+    positions in the arrays then follow ids, so equal scores rank by id on every database
+    (PostgreSQL returns rows in heap order otherwise, which moves with each UPDATE)."""
     w, c, e = Worker.__table__.c, Commitment.__table__.c, Enterprise.__table__.c
     workers = _frame(
         sa.select(
             w.id, w.external_id, w.lat, w.lon, w.ward_code, w.trades, w.skills, w.education,
             w.experience_years, w.expected_wage_vnd, w.max_commute_km, w.available_from,
             w.province_code,
-        ).where(w.erased_at.is_(None))
+        ).where(w.erased_at.is_(None)).order_by(w.id)
     )  # fmt: skip
     commitments = _frame(
         sa.select(
             c.id, c.external_id, c.enterprise_id, c.trade, c.lat, c.lon, c.ward_code, c.wage_vnd,
             c.start_date, c.expires_on, c.min_education, c.required_skills, c.course_id,
             c.slots, c.slots_filled,
-        )
+        ).order_by(c.id)
     )  # fmt: skip
     courses = _frame(
         sa.select(
             Course.id, Course.external_id, Course.name, Course.provider, Course.trade,
             Course.lat, Course.lon, Course.start_date, Course.end_date, Course.capacity,
-        )
+        ).order_by(Course.id)
     )  # fmt: skip
     enrollments = _frame(
         sa.select(
             Enrollment.worker_id, Enrollment.course_id, Enrollment.status, Enrollment.completed_on
-        )
+        ).order_by(Enrollment.id)
     )
     referrals = _frame(
         sa.select(
             Referral.id, Referral.worker_id, Referral.commitment_id, Referral.referred_on,
             Referral.status, Referral.hired_on, Referral.left_on,
-        )
+        ).order_by(Referral.id)
     )  # fmt: skip
-    enterprises = _frame(sa.select(e.id, e.external_id, e.name))
+    enterprises = _frame(sa.select(e.id, e.external_id, e.name).order_by(e.id))
     return Snapshot(workers, enterprises, courses, enrollments, commitments, referrals)
 
 
@@ -293,8 +296,16 @@ class Serving:
             commitment_info=info,
             commitment_lists={
                 column: info[column].tolist()
-                for column in ("external_id", "enterprise_id", "enterprise_name", "trade",
-                               "wage_vnd", "start_date", "expires_on", "course_name")
+                for column in (
+                    "external_id",
+                    "enterprise_id",
+                    "enterprise_name",
+                    "trade",
+                    "wage_vnd",
+                    "start_date",
+                    "expires_on",
+                    "course_name",
+                )
             },  # fmt: skip
             workers=WorkerIndex(workers),
             worker_info=worker_info,
@@ -381,11 +392,10 @@ def _envelope(active: ActiveScorer, items: list[dict[str, Any]], **extra: Any) -
     return {"scorer": active.name, "model_version": active.version, "items": items, **extra}
 
 
-def matches_for_worker(
-    worker: Worker, *, limit: int, radius_km: float | None, trade: str | None
-) -> dict[str, Any]:
+def matches_for_worker(worker: Worker, query: MatchQuery) -> dict[str, Any]:
     """Open commitments with slots left, not expired, within reach, best first
-    (:func:`matcher.retrieval.match_worker`, the served ranking)."""
+    (:func:`matcher.retrieval.match_worker`, the served ranking), one page of it."""
+    radius_km, trade = query.radius_km, query.trade
     state = serving().get()
     active = model_holder().get()
     today = clock.today()
@@ -401,10 +411,14 @@ def matches_for_worker(
         return np.fromiter((int(i) in open_now for i in ids), dtype=bool, count=len(ids))
 
     ranked = match_worker(
-        index, arrays, day, context, active.predict, limit=limit, radius_km=radius_km,
+        index, arrays, day, context, active.predict, limit=query.depth, radius_km=radius_km,
         trades=[TRADE_INDEX[trade]] if trade else None, confirm=confirm,
     )  # fmt: skip
-    positions, scores, features = ranked.positions, ranked.scores, ranked.features
+    chosen, cursor = ranked_page(
+        ranked.scores, index.commitments.ids[ranked.positions], query, complete=False
+    )
+    positions, scores = ranked.positions[chosen], ranked.scores[chosen]
+    features = ranked.features[chosen]
     effects = _explain(active, features)
     stated = float(worker.max_commute_km)
     # Registered or trained trades, with this worker's graduations read fresh.
@@ -441,6 +455,7 @@ def matches_for_worker(
     return _envelope(
         active, items, radius_km=stated if radius_km is None else radius_km,
         reach_km=round(ranked.reach_km, 2), candidates_considered=ranked.considered,
+        next_cursor=cursor,
     )  # fmt: skip
 
 
@@ -463,9 +478,10 @@ def shortlist_pseudonym(commitment_id: int, worker_id: int) -> str:
 
 
 def candidates_for_commitment(
-    commitment: Commitment, *, limit: int, radius_km: float | None, province: str | None = None
+    commitment: Commitment, query: CandidateQuery, province: str | None = None
 ) -> dict[str, Any]:
-    """Available workers (not erased, not in a job) who can reach the site, best first."""
+    """Available workers (not erased, not in a job) who can reach the site, best first; one
+    page of them."""
     state = serving().get()
     active = model_holder().get()
     today = clock.today()
@@ -492,10 +508,14 @@ def candidates_for_commitment(
         return np.array([w not in busy for w in worker_ids], dtype=bool)
 
     ranked = shortlist_workers(
-        index, commitment_arrays, day, state.context, active.predict, limit=limit,
-        radius_km=radius_km, eligible=eligible, confirm=confirm,
+        index, commitment_arrays, day, state.context, active.predict, limit=query.depth,
+        radius_km=query.radius_km, eligible=eligible, confirm=confirm,
     )  # fmt: skip
-    positions, scores, features = ranked.positions, ranked.scores, ranked.features
+    chosen, cursor = ranked_page(
+        ranked.scores, index.workers.ids[ranked.positions], query, complete=False
+    )
+    positions, scores = ranked.positions[chosen], ranked.scores[chosen]
+    features = ranked.features[chosen]
     effects = _explain(active, features)
     details = {
         "trade": commitment.trade,
@@ -518,16 +538,18 @@ def candidates_for_commitment(
                 "reasons": reasons(features[k], effects[k], details),
             }
         )
-    return _envelope(active, items, commitment_id=commitment.id)
+    return _envelope(active, items, commitment_id=commitment.id, next_cursor=cursor)
 
 
 def _int_or_none(value: float) -> int | None:
     return None if value is None or np.isnan(value) else int(value)
 
 
-def pathways_for_worker(worker: Worker, *, limit: int, radius_km: float | None) -> dict[str, Any]:
+def pathways_for_worker(worker: Worker, query: PathwayQuery) -> dict[str, Any]:
     """Courses starting soon near the worker, linked to commitments nearby, for trades the
-    worker has not trained in; ranked by the hire probability expected after graduating."""
+    worker has not trained in; ranked by the hire probability expected after graduating;
+    one page of them."""
+    radius_km = query.radius_km
     state = serving().get()
     active = model_holder().get()
     today = clock.today()
@@ -546,14 +568,14 @@ def pathways_for_worker(worker: Worker, *, limit: int, radius_km: float | None) 
     candidate = soon.to_numpy() & untrained.to_numpy()
     chosen = courses[in_reach(distance, stated, radius_km, candidate=candidate)]
     if chosen.empty:
-        return _envelope(active, [], radius_km=radius)
+        return _envelope(active, [], radius_km=radius, next_cursor=None)
     commitments = state.snapshot.commitments
     linked = commitments[
         commitments["course_id"].isin(chosen["id"])
         & ((commitments["slots"] - commitments["slots_filled"]) > 0)
     ]
     if linked.empty:
-        return _envelope(active, [], radius_km=radius)
+        return _envelope(active, [], radius_km=radius, next_cursor=None)
     index = state.commitments.commitments
     positions = pd.Index(index.ids).get_indexer(linked["id"].to_numpy())
     course_of = linked["course_id"].to_numpy(dtype=np.int64)
@@ -564,7 +586,7 @@ def pathways_for_worker(worker: Worker, *, limit: int, radius_km: float | None) 
     usable = np.isnan(expires) | (expires >= end_day)
     positions, course_of, end_day = positions[usable], course_of[usable], end_day[usable]
     if not len(positions):
-        return _envelope(active, [], radius_km=radius)
+        return _envelope(active, [], radius_km=radius, next_cursor=None)
     features = pair_features(
         arrays, np.zeros(len(positions), dtype=np.intp), index, positions, end_day, context
     )
@@ -578,12 +600,13 @@ def pathways_for_worker(worker: Worker, *, limit: int, radius_km: float | None) 
     by_course: dict[int, list[int]] = {}
     for k, course_id in enumerate(course_of):
         by_course.setdefault(int(course_id), []).append(k)
-    items = []
+    items, best_scores = [], []
     course_rows = chosen.set_index("id")
     for course_id, ks in by_course.items():
-        ks = sorted(ks, key=lambda k: -scores[k])
+        ks = sorted(ks, key=lambda k: (-scores[k], int(index.ids[positions[k]])))
         row = course_rows.loc[course_id]
         best = ks[0]
+        best_scores.append(scores[best])
         items.append(
             {
                 "course_id": course_id,
@@ -621,5 +644,8 @@ def pathways_for_worker(worker: Worker, *, limit: int, radius_km: float | None) 
                 ),
             }
         )
-    items.sort(key=lambda item: -item["expected_hire_probability"])
-    return _envelope(active, items[:limit], radius_km=radius)
+    page, cursor = ranked_page(
+        np.asarray(best_scores, dtype=float), np.fromiter(by_course, dtype=np.int64), query,
+        complete=True,
+    )  # fmt: skip
+    return _envelope(active, [items[k] for k in page], radius_km=radius, next_cursor=cursor)

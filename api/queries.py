@@ -11,13 +11,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
 
 from api.auth import Principal
 from api.errors import NotFound
 from api.extensions import db
 from api.models import Commitment, Enrollment, Enterprise, Referral, Worker
-from api.schemas import PageQuery, encode_cursor
+from api.schemas import RANKED_DEPTH, PageQuery, RankCursor, RankedPageQuery, encode_cursor
 from matcher.places import gazetteer
 from matcher.text import fold
 
@@ -110,6 +111,31 @@ def page_of(items: Sequence[Any], page: PageQuery) -> tuple[list[Any], str | Non
     chunk = list(items[start : start + page.limit])
     more = start + page.limit < len(items)
     return chunk, encode_cursor(start + page.limit) if more else None
+
+
+def ranked_page(
+    scores: np.ndarray, ids: np.ndarray, page: RankedPageQuery, *, complete: bool
+) -> tuple[np.ndarray, str | None]:
+    """Which items of a ranking make this page (indices, best first), and the next cursor.
+
+    The ranking is ``scores`` and record ``ids``, produced down to ``page.depth``;
+    ``complete`` says it holds every candidate rather than the best ``depth``. The page is
+    what ranks strictly after the cursor's item, by (score descending, id), so a page never
+    repeats one of the page before. A short page can still have a next one: items of the
+    registry may have gone (filled, hired) since the last page.
+    """
+    order = np.lexsort((ids, -scores))
+    after = page.after
+    if after is not None:
+        s, i = scores[order], ids[order]
+        order = order[(s < after.score) | ((s == after.score) & (i > after.record_id))]
+    chosen = order[: page.limit]
+    offset = (after.offset if after else 0) + len(chosen)
+    more = len(order) > len(chosen) or (not complete and len(scores) >= page.depth)
+    if not len(chosen) or not more or offset >= RANKED_DEPTH:
+        return chosen, None
+    last = chosen[-1]
+    return chosen, RankCursor(offset, float(scores[last]), int(ids[last])).encode()
 
 
 def name_filter(column: sa.ColumnElement, q: str) -> sa.ColumnElement:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import struct
 import unicodedata
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
@@ -213,6 +215,89 @@ class ReferencePageQuery(PageQuery):
 
 class Page(BaseModel):
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null at end")
+
+
+#: How deep a ranked list (matches, shortlists, pathways) can be paged: past the first 200
+#: the model's order says little, and each page re-ranks down to its own depth.
+RANKED_DEPTH = 200
+# depth 0-199 · the score's float64 bits, big-endian hex, within [0, 1] (non-negative doubles
+# order like their bits: 1.0 is 3ff0…0) · the last item's id. A cursor of this shape is one
+# this list could have given, so the document states the whole rule.
+_RANK_CURSOR = re.compile(
+    r"^(1[0-9]{2}|[1-9]?[0-9])"
+    r"-(3ff0{13}|3f[0-9a-e][0-9a-f]{13}|3[0-9a-e][0-9a-f]{14}|[0-2][0-9a-f]{15})"
+    r"-([0-9]{1,9})$"
+)
+
+
+@dataclass(frozen=True)
+class RankCursor:
+    """Where a ranked page ended: how deep it went, and its last item's exact score and id.
+
+    The next page is what ranks strictly after that item, so a page never repeats an item
+    of the one before, even when the registry changed in between (a filled commitment, a
+    worker hired); its depth says how far down the next ranking must go.
+    """
+
+    offset: int
+    score: float
+    record_id: int
+
+    def encode(self) -> str:
+        score = min(max(self.score, 0.0), 1.0) + 0.0  # never -0.0, whose bits read as negative
+        return f"{self.offset}-{struct.pack('>d', score).hex()}-{self.record_id}"
+
+    @classmethod
+    def decode(cls, text: str) -> RankCursor:
+        found = _RANK_CURSOR.match(text)
+        if found is None:
+            raise ValueError("not a cursor of this list")
+        offset, score, record_id = found.groups()
+        value = struct.unpack(">d", bytes.fromhex(score))[0]
+        if not (0.0 <= value <= 1.0) or int(offset) >= RANKED_DEPTH:
+            raise ValueError("not a cursor of this list")
+        return cls(int(offset), value, int(record_id))
+
+
+def _rank_cursor(text: str) -> str:
+    try:
+        RankCursor.decode(text)
+    except ValueError:
+        raise ValueError(
+            "con trỏ không thuộc danh sách này; bỏ cursor để xem từ đầu / not a cursor of"
+            " this list: pass back next_cursor, or leave cursor out to start again"
+        ) from None
+    return text
+
+
+# The pattern is in the document; the check is the validator's, so that a stray cursor gets
+# a sentence rather than a regular expression.
+RankCursorText = Annotated[
+    str,
+    Field(max_length=40, json_schema_extra={"pattern": _RANK_CURSOR.pattern}),
+    AfterValidator(_rank_cursor),
+]
+
+
+class RankedPageQuery(QueryModel):
+    """A ranked list, best first, in pages: ``cursor`` is the previous page's next_cursor."""
+
+    limit: int = Field(10, ge=1, le=50)
+    cursor: RankCursorText | None = Field(
+        None,
+        description="Opaque: the previous page's next_cursor. Ranked lists page down to"
+        f" {RANKED_DEPTH} items; each page ranks afresh and skips what the last page showed",
+    )
+
+    @property
+    def after(self) -> RankCursor | None:
+        return RankCursor.decode(self.cursor) if self.cursor else None
+
+    @property
+    def depth(self) -> int:
+        """How many items the ranking must produce for this page."""
+        start = self.after.offset if self.after else 0
+        return min(start + self.limit, RANKED_DEPTH)
 
 
 # ---------------------------------------------------------------- places
@@ -808,14 +893,14 @@ class WardOut(BaseModel):
     former_districts: list[str]
 
 
-class PlaceQuery(QueryModel):
+class PlaceQuery(PageQuery):
     q: Annotated[
         str,
         Field(min_length=1, max_length=300, json_schema_extra=_TEXT),
         AfterValidator(_clean_text),
     ] = Field(description="Ward/commune name or a full address, with or without diacritics")
     province_code: ProvinceCode | None = None
-    limit: int = Field(20, ge=1, le=100)
+    limit: int = Field(20, ge=1, le=100, description="Page size, at most 100")
 
 
 class AddressMatchOut(BaseModel):
@@ -825,7 +910,7 @@ class AddressMatchOut(BaseModel):
     note: str
 
 
-class PlaceSearchOut(BaseModel):
+class PlaceSearchOut(Page):
     query: str
     items: list[WardOut]
     address_match: AddressMatchOut | None = Field(
@@ -962,8 +1047,7 @@ class AccessLogQuery(PageQuery):
 # ---------------------------------------------------------------- matching and models
 
 
-class MatchQuery(QueryModel):
-    limit: int = Field(10, ge=1, le=50)
+class MatchQuery(RankedPageQuery):
     radius_km: float | None = Field(
         None,
         gt=0,
@@ -976,8 +1060,7 @@ class MatchQuery(QueryModel):
     )
 
 
-class CandidateQuery(QueryModel):
-    limit: int = Field(10, ge=1, le=50)
+class CandidateQuery(RankedPageQuery):
     radius_km: float | None = Field(
         None,
         gt=0,
@@ -987,8 +1070,7 @@ class CandidateQuery(QueryModel):
     )
 
 
-class PathwayQuery(QueryModel):
-    limit: int = Field(10, ge=1, le=50)
+class PathwayQuery(RankedPageQuery):
     radius_km: float | None = Field(
         None,
         gt=0,
@@ -1020,7 +1102,7 @@ class MatchItem(BaseModel):
     reasons: list[ReasonOut]
 
 
-class MatchList(BaseModel):
+class MatchList(Page):
     scorer: Literal["model", "rules"]
     model_version: str
     radius_km: float = Field(
@@ -1049,7 +1131,7 @@ class CandidateItem(BaseModel):
     reasons: list[ReasonOut]
 
 
-class CandidateList(BaseModel):
+class CandidateList(Page):
     scorer: Literal["model", "rules"]
     model_version: str
     commitment_id: int
@@ -1080,7 +1162,7 @@ class PathwayItem(BaseModel):
     reasons: list[ReasonOut]
 
 
-class PathwayList(BaseModel):
+class PathwayList(Page):
     scorer: Literal["model", "rules"]
     model_version: str
     radius_km: float
@@ -1107,11 +1189,18 @@ class ModelOut(BaseModel):
     promoted_by: dict[str, Any] | None = None
 
 
-class ModelList(BaseModel):
+class ModelList(Page):
     current_version: str | None
     serving: str = Field(description="What scores now: a model version or the rule scorer")
     error: str | None = Field(description="Why the CURRENT version is refused, if it is")
     items: list[ModelOut]
+
+
+class ModelQuery(QueryModel):
+    limit: int = Field(50, ge=1, le=200, description="Page size, at most 200")
+    cursor: Annotated[str, Field(pattern=r"^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$")] | None = Field(
+        None, description="Opaque: the previous page's next_cursor (newest versions first)"
+    )
 
 
 class TrainIn(Strict):
@@ -1275,20 +1364,29 @@ class ForecastQuery(PlanningQuery):
     cursor: Annotated[str, Field(pattern=r"^[0-9]{1,9}$")] | None = None
 
 
-class GapQuery(PlanningQuery):
+class TablePage(QueryModel):
+    """Rows of a planning table in pages; the csv, xlsx and svg forms always hold every row."""
+
+    limit: int = Field(500, ge=1, le=2000, description="Rows per JSON page; exports hold every row")
+    cursor: Annotated[str, Field(pattern=r"^[0-9]{1,9}$")] | None = Field(
+        None, description="Opaque: the previous page's next_cursor"
+    )
+
+
+class GapQuery(PlanningQuery, TablePage):
     format: Literal["json", "csv", "xlsx", "svg"] = "json"
 
 
-class CoursePlanQuery(PlanningQuery):
+class CoursePlanQuery(PlanningQuery, TablePage):
     format: Literal["json", "csv", "xlsx"] = "json"
 
 
-class PlacementQuery(PlanningQuery):
+class PlacementQuery(PlanningQuery, TablePage):
     by: Literal["course", "provider"] = "provider"
     format: Literal["json", "csv", "xlsx", "svg"] = "json"
 
 
-class FairnessQuery(QueryModel):
+class FairnessQuery(TablePage):
     province: Annotated[str, Field(pattern=r"^[0-9]{2}$")] | None = None
     format: Literal["json", "csv", "xlsx", "svg"] = "json"
 
@@ -1374,8 +1472,11 @@ class TableOut(BaseModel):
     horizon: int | None = None
     methods: dict[str, str] | None = None
     items: list[dict[str, Any]]
-    summary: list[dict[str, Any]] | None = None
+    summary: list[dict[str, Any]] | None = Field(
+        None, description="Totals over every row (not only this page)"
+    )
     message: str | None = Field(None, description="Why there is nothing to show, if so")
+    next_cursor: str | None = Field(None, description="Pass as ?cursor= for more rows")
 
 
 class FairnessOut(BaseModel):
@@ -1383,5 +1484,6 @@ class FairnessOut(BaseModel):
     model_version: str
     gate: dict[str, Any]
     overall: dict[str, Any]
-    groups: list[dict[str, Any]]
+    groups: list[dict[str, Any]] = Field(description="A page of groups")
     unknowns: list[dict[str, Any]]
+    next_cursor: str | None = Field(None, description="Pass as ?cursor= for more groups")

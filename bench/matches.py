@@ -44,12 +44,15 @@ from api.auth import create_token  # noqa: E402
 from api.extensions import db  # noqa: E402
 from api.matching import matches_for_worker, serving  # noqa: E402
 from api.models import Commitment, Enterprise, Worker, utcnow  # noqa: E402
+from api.schemas import MatchQuery  # noqa: E402
 from matcher.demo import DemoConfig, generate  # noqa: E402
 from matcher.places import gazetteer  # noqa: E402
 from matcher.snapshot import from_contract_frames  # noqa: E402
 from matcher.text import fold  # noqa: E402
 
 TODAY = dt.date.today()
+#: What the endpoint answers by default: the first page of 10 (GET .../matches).
+FIRST_PAGE = MatchQuery(limit=10)
 
 
 def _percentiles(times_s: list[float]) -> tuple[float, float]:
@@ -184,11 +187,11 @@ def in_process(
         ids = rng.integers(1, n_workers + 1, queries)
         workers = [db.session.get(Worker, int(i)) for i in ids]
         for worker in workers[:20]:
-            matches_for_worker(worker, limit=10, radius_km=None, trade=None)
+            matches_for_worker(worker, FIRST_PAGE)
         times, considered = [], []
         for worker in workers:
             t0 = time.perf_counter()
-            body = matches_for_worker(worker, limit=10, radius_km=None, trade=None)
+            body = matches_for_worker(worker, FIRST_PAGE)
             times.append(time.perf_counter() - t0)
             considered.append(body["candidates_considered"])
         p50, p99 = _percentiles(times)

@@ -826,9 +826,7 @@ def served_lists(
                 index = CommitmentIndex(commitments, is_open[q])
             worker = workers.take(np.array([worker_positions[q]]))
             stated = float(worker.max_commute_km[0])
-            distance = haversine_km(
-                worker.lat[0], worker.lon[0], commitments.lat, commitments.lon
-            )
+            distance = haversine_km(worker.lat[0], worker.lon[0], commitments.lat, commitments.lon)
             reach[q] = int((is_open[q] & (distance <= SERVED.radius_factor * stated)).sum())
             for name, score in functions.items():
                 options: dict[str, Any] = {}

@@ -167,7 +167,7 @@ def record_promotion(root: Path, version: str, who: dict[str, Any]) -> None:
 
 
 def list_versions(root: Path) -> list[dict[str, Any]]:
-    """Metadata of every stored version, newest first."""
+    """Metadata of every stored version, newest first (ties by name, so pages are stable)."""
     root = Path(root)
     if not root.is_dir():
         return []
@@ -178,7 +178,7 @@ def list_versions(root: Path) -> list[dict[str, Any]]:
                 found.append(read_metadata(root, folder.name))
             except (ModelError, ValueError):
                 continue
-    return sorted(found, key=lambda m: m.get("created_at", ""), reverse=True)
+    return sorted(found, key=lambda m: (m.get("created_at", ""), m["version"]), reverse=True)
 
 
 def current_version(root: Path) -> str | None:

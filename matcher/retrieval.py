@@ -314,9 +314,7 @@ def match_worker(
         reach_km, nearest = float(radius_km), 0
     else:
         reach_km, nearest = stated * reach.radius_factor, max(reach.nearest, limit)
-    positions = index.retrieve(
-        worker, reach_km, wanted, day, nearest=nearest, cap=reach.per_trade
-    )
+    positions = index.retrieve(worker, reach_km, wanted, day, nearest=nearest, cap=reach.per_trade)
     ranked = index.rank(
         worker, positions, day, context, score, limit,
         shortlist=reach.shortlist, confirm=confirm,

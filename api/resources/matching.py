@@ -39,9 +39,7 @@ def get_worker_matches(worker_id: int, query: MatchQuery) -> dict[str, Any]:
     radius_km), in the worker's trades (or `trade`), ranked by the probability that a
     referral ends in a hire. Each item carries 2–4 reasons in Vietnamese and English."""
     worker = get_scoped(Worker, worker_id, current_principal())
-    return matches_for_worker(
-        worker, limit=query.limit, radius_km=query.radius_km, trade=query.trade
-    )
+    return matches_for_worker(worker, query)
 
 
 @operation(
@@ -59,12 +57,7 @@ def get_commitment_candidates(commitment_id: int, query: CandidateQuery) -> dict
     of their own commitments only) get no `worker_id`."""
     principal = current_principal()
     commitment = get_scoped(Commitment, commitment_id, principal)
-    result = candidates_for_commitment(
-        commitment,
-        limit=query.limit,
-        radius_km=query.radius_km,
-        province=principal.province_code,
-    )
+    result = candidates_for_commitment(commitment, query, province=principal.province_code)
     log_personal_access([item["worker_id"] for item in result["items"]], "shortlist")
     db.session.commit()
     if principal.role == "enterprise":
@@ -86,4 +79,4 @@ def get_worker_pathways(worker_id: int, query: PathwayQuery) -> dict[str, Any]:
     trained in, whose graduates nearby enterprises have committed to hire; ranked by the
     hire probability expected after graduating, with the commitments each leads to."""
     worker = get_scoped(Worker, worker_id, current_principal())
-    return pathways_for_worker(worker, limit=query.limit, radius_km=query.radius_km)
+    return pathways_for_worker(worker, query)

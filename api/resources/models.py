@@ -8,10 +8,10 @@ from typing import Any
 from flask import Blueprint, current_app
 
 from api.auth import current_principal
-from api.errors import ApiError, NotFound
+from api.errors import ApiError, NotFound, ValidationFailed
 from api.matching import model_holder
 from api.openapi import operation
-from api.schemas import ModelList, ModelOut, PromoteIn, TrainIn
+from api.schemas import ModelList, ModelOut, ModelQuery, PromoteIn, TrainIn
 from api.training import NotEnoughHistory, train
 from matcher import model_store
 
@@ -47,17 +47,34 @@ def model_out(meta: dict[str, Any], current: str | None) -> dict[str, Any]:
     "/models",
     summary="Stored model versions and what serves now",
     roles=ADMIN,
+    query=ModelQuery,
     response=ModelList,
 )
-def list_models() -> dict[str, Any]:
+def list_models(query: ModelQuery) -> dict[str, Any]:
+    """Newest first. The cursor is the last version shown: versions are only ever added, so
+    the next page is what is older than it, however many were trained in between."""
     holder = model_holder()
     active = holder.get()
     current = model_store.current_version(_root())
+    stored = model_store.list_versions(_root())
+    start = 0
+    if query.cursor is not None:
+        names = [m["version"] for m in stored]
+        if query.cursor not in names:
+            raise ValidationFailed(
+                f"Không còn phiên bản '{query.cursor}'; bỏ cursor để xem từ đầu / no stored"
+                f" version '{query.cursor}': leave cursor out to start again",
+                errors=[{"field": "cursor", "message": "names no stored model version"}],
+            )
+        start = names.index(query.cursor) + 1
+    page = stored[start : start + query.limit]
+    more = start + query.limit < len(stored)
     return {
         "current_version": current,
         "serving": active.version,
         "error": holder.error,
-        "items": [model_out(m, current) for m in model_store.list_versions(_root())],
+        "items": [model_out(m, current) for m in page],
+        "next_cursor": page[-1]["version"] if more and page else None,
     }
 
 

@@ -9,6 +9,7 @@ from flask import Blueprint
 from api.errors import NotFound
 from api.models import ROLES
 from api.openapi import operation
+from api.queries import page_of
 from api.schemas import PlaceQuery, PlaceSearchOut, WardOut
 from matcher.places import Ward, gazetteer
 
@@ -38,9 +39,14 @@ def ward_out(ward: Ward) -> dict[str, Any]:
     response=PlaceSearchOut,
 )
 def search_places(query: PlaceQuery) -> dict[str, Any]:
-    """Names match with or without diacritics; an address (old district form too) resolves."""
+    """Names match with or without diacritics; an address (old district form too) resolves.
+    The ranking is fixed for a given q (the gazetteer does not change while serving), so a
+    position is a stable cursor."""
     gaz = gazetteer()
-    wards = gaz.search(query.q, province_code=query.province_code, limit=query.limit)
+    found = gaz.search(
+        query.q, province_code=query.province_code, limit=query.after_id + query.limit + 1
+    )
+    wards, cursor = page_of(found, query)
     match = gaz.resolve_address(query.q) if "," in query.q or len(query.q) > 25 else None
     if match and query.province_code and match.ward.province_code != query.province_code:
         match = None
@@ -55,6 +61,7 @@ def search_places(query: PlaceQuery) -> dict[str, Any]:
         }
         if match
         else None,
+        "next_cursor": cursor,
     }
 
 

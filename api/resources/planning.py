@@ -111,9 +111,16 @@ def _people_value(kind: str, value: float) -> float | None:
 
 
 def _page(total: int, cursor: str | None, limit: int) -> tuple[int, int, str | None]:
-    start = int(cursor) if cursor else 0
+    start = min(int(cursor) if cursor else 0, total)
     end = min(start + limit, total)
     return start, end, (str(end) if end < total else None)
+
+
+def _rows(records: list[dict[str, Any]], query: Any) -> tuple[list[dict[str, Any]], str | None]:
+    """One JSON page of a table's rows (a row position is a stable cursor: the tables are
+    computed afresh, in a fixed order, from the same registry and clock)."""
+    start, end, cursor = _page(len(records), query.cursor, query.limit)
+    return records[start:end], cursor
 
 
 def _require_one(frame: pd.DataFrame, what: str) -> None:
@@ -406,13 +413,15 @@ def get_gaps(query: GapQuery) -> Any:
                 "shortfall, negative = surplus; whiskers = 80 % interval",
             )
         )
+    items, cursor = _rows(_records(gaps), query)
     return {
         "title": GAP_TITLE,
         "first_month": str(pd.Period(scope.today, "M")),
         "horizon": svc.HORIZON,
         "methods": inputs["method"],
-        "items": _records(gaps),
+        "items": items,
         "summary": _records(totals),
+        "next_cursor": cursor,
     }
 
 
@@ -436,12 +445,14 @@ def get_course_plan(query: CoursePlanQuery) -> Any:
     summary = _filter(result.summary, query)
     if query.format in ("csv", "xlsx"):
         return dict_table_response(_records(rows), "ke-hoach-dao-tao", query.format)
+    items, cursor = _rows(_records(rows), query)
     return {
         "title": PLAN_TITLE,
         "first_month": str(pd.Period(scope.today, "M")),
         "horizon": svc.HORIZON,
-        "items": _records(rows),
+        "items": items,
         "summary": _records(summary),
+        "next_cursor": cursor,
     }
 
 
@@ -481,9 +492,11 @@ def get_placement_results(query: PlacementQuery) -> Any:
                 percent=True,
             )
         )
+    items, cursor = _rows(_records(frame), query)
     return {
         "title": f"Kết quả việc làm theo {query.by} / placement results by {query.by}",
-        "items": _records(frame),
+        "items": items,
+        "next_cursor": cursor,
     }
 
 
@@ -524,11 +537,13 @@ def get_fairness(query: FairnessQuery) -> Any:
                 caption="Vạch = khoảng 95 % (bootstrap) / whiskers = 95 % bootstrap interval",
             )
         )
+    page, cursor = _rows(groups, query)
     return {
         "scorer": audit["scorer"],
         "model_version": audit["model_version"],
         "gate": {"passed": gate.passed, "reason": gate.reason, "failures": gate.failures},
         "overall": report["overall"],
-        "groups": groups,
+        "groups": page,
         "unknowns": report["unknowns"],
+        "next_cursor": cursor,
     }

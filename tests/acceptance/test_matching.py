@@ -105,11 +105,38 @@ def test_served_lists_are_full_and_say_when_beyond_the_commute_or_outside_the_tr
                 assert any(r["vi"].startswith("Xa hơn mong muốn") for r in item["reasons"])
             if worker.trades and item["trade"] not in worker.trades and "trade_match" in codes:
                 seen_outside += 1
-                assert any(
-                    r["vi"].startswith("Ngoài nghề đã đăng ký") for r in item["reasons"]
-                ), item
+                assert any(r["vi"].startswith("Ngoài nghề đã đăng ký") for r in item["reasons"]), (
+                    item
+                )
     # The served lists do reach past both (the model decides), in every world.
     assert seen_beyond and seen_outside
+
+
+def test_ranked_lists_page_on_the_demo_without_repeats(demo):
+    """Pages of matches and of a shortlist continue the ranking: never an item twice, never a
+    better score after a worse one, and the first page is the list the evaluation measures."""
+    app, tokens = demo.app, demo.tokens
+    commitment_ids = [row[0] for row in db.session.execute(sa.select(Commitment.id).limit(60))]
+    urls = [f"/api/v1/workers/{w}/matches" for w in range(3, 300, 37)]
+    urls += [f"/api/v1/commitments/{c}/candidates" for c in commitment_ids[::12]]
+    deep = 0
+    for url in urls:
+        key = "commitment_id" if url.endswith("matches") else "worker_id"
+        first = _get(app, tokens, url).get_json()
+        seen, cursor, body = [], None, first
+        for _ in range(4):
+            body = _get(app, tokens, url, **({"cursor": cursor} if cursor else {})).get_json()
+            seen += body["items"]
+            cursor = body["next_cursor"]
+            if cursor is None:
+                break
+        assert seen[: len(first["items"])] == first["items"], url
+        ids = [item[key] for item in seen]
+        assert len(ids) == len(set(ids)), url
+        scores = [item["score"] for item in seen]
+        assert scores == sorted(scores, reverse=True), url
+        deep += len(seen) > 10
+    assert deep >= len(urls) // 2  # most lists do go past the first page
 
 
 def test_matches_respect_radius_and_trade_filters(demo):

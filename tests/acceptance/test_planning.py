@@ -161,7 +161,8 @@ def test_course_plan_closes_what_capacity_and_lead_time_allow(demo):
     capacity binds depends on the day and the seed, so the invariant is asserted instead.)
     """
     app, tokens = demo.app, demo.tokens
-    body = _get(app, tokens, "/course-plan").get_json()
+    body = _get(app, tokens, "/course-plan", limit=2000).get_json()
+    assert body["next_cursor"] is None  # every row of the plan is here
     summary = pd.DataFrame(body["summary"])
     rows = pd.DataFrame(body["items"])
     assert len(rows) and summary["shortfall"].sum() > 100
@@ -230,7 +231,7 @@ def test_course_plan_closes_what_capacity_and_lead_time_allow(demo):
 def test_placement_results_by_provider_and_course_have_intervals(demo):
     app, tokens = demo.app, demo.tokens
     for by in ("provider", "course"):
-        items = _get(app, tokens, "/placement-results", by=by).get_json()["items"]
+        items = _get(app, tokens, "/placement-results", by=by, limit=2000).get_json()["items"]
         shown = [i for i in items if not i["suppressed"]]
         assert shown, by
         for item in shown:
@@ -241,7 +242,8 @@ def test_placement_results_by_provider_and_course_have_intervals(demo):
 
 def test_fairness_report_lists_every_group_with_size_rates_ratio_and_interval(demo):
     app, tokens = demo.app, demo.tokens
-    body = _get(app, tokens, "/fairness").get_json()
+    body = _get(app, tokens, "/fairness", limit=2000).get_json()
+    assert body["next_cursor"] is None
     groups = pd.DataFrame(body["groups"])
     single = groups[groups["attribute"].isin(["gender", "ethnic_minority", "disability"])]
     assert {"female", "male"} <= set(single["group"])
@@ -270,6 +272,35 @@ def test_fairness_report_lists_every_group_with_size_rates_ratio_and_interval(de
 
 
 @pytest.mark.parametrize(
+    ("path", "params", "key"),
+    [("/gaps", {}, "items"), ("/course-plan", {}, "items"),
+     ("/placement-results", {"by": "course"}, "items"), ("/fairness", {}, "groups")],
+)  # fmt: skip
+def test_planning_tables_page_with_limit_and_cursor(demo, path, params, key):
+    # The tables had neither (issue 11, item 6).
+    app, tokens = demo.app, demo.tokens
+    whole = _get(app, tokens, path, limit=2000, **params).get_json()
+    assert whole["next_cursor"] is None and len(whole[key]) > 6, len(whole[key])
+    first = _get(app, tokens, path, **params).get_json()
+    assert first[key] == whole[key][:500]
+    assert (first["next_cursor"] is None) == (len(whole[key]) <= 500)
+    size = -(-len(whole[key]) // 3)
+    seen, cursor = [], None
+    for _ in range(5):
+        page = _get(
+            app, tokens, path, limit=size, **params, **({"cursor": cursor} if cursor else {})
+        )
+        body = page.get_json()
+        assert len(body[key]) <= size
+        seen += body[key]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == whole[key]
+    assert body.get("summary") == whole.get("summary")  # totals cover every row, on each page
+
+
+@pytest.mark.parametrize(
     ("path", "params", "field"),
     [
         ("/series", {"limit": 100000}, "limit"),
@@ -280,6 +311,8 @@ def test_fairness_report_lists_every_group_with_size_rates_ratio_and_interval(de
         ("/course-plan", {"format": "svg"}, "format"),
         ("/placement-results", {"by": "teacher"}, "by"),
         ("/fairness", {"area_level": "park"}, "area_level"),
+        ("/gaps", {"limit": 5000}, "limit"),
+        ("/fairness", {"cursor": "first"}, "cursor"),
     ],
 )
 def test_bad_planning_queries_get_a_named_422(demo, path, params, field):

@@ -42,6 +42,7 @@ DOMAIN_RULES = {
     "JavaScript pattern (no u flag) cannot name it, so the document leaves it out",
     "invisible character U+E": "the same, for the tag characters U+E0001…",
     "trade given": "an ISCO code must belong to the trade (the taxonomy's data)",
+    "names no stored model version": "a cursor of GET /models names a stored version",
 }
 
 
