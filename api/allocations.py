@@ -38,7 +38,7 @@ from api.versions import current as data_versions
 from api.versions import touch
 from matcher import allocation, clock
 from matcher.features import FEATURE_INDEX, TRADE_INDEX, day_of
-from matcher.reasons import reasons
+from matcher.reasons import outside_trades, reasons
 from matcher.retrieval import candidate_graph
 from matcher.scoring import feature_effects
 
@@ -111,6 +111,7 @@ def execute(run: AllocationRun, progress=None) -> None:
     positions = pd.Index(all_workers.ids).get_indexer(population)
     positions = positions[positions >= 0]
     workers = all_workers.take(positions)
+    worker_trade_bits = state.trade_bits[positions]
     report(0.1, f"{len(workers)} người lao động / workers")
     trades = [TRADE_INDEX[params["trade"]]] if params.get("trade") else None
     graph = candidate_graph(
@@ -173,10 +174,14 @@ def execute(run: AllocationRun, progress=None) -> None:
     rows = []
     for k, edge in enumerate(chosen):
         c_position = graph.commitment[edge]
+        trade = info["trade"].iloc[c_position]
         details = {
-            "trade": info["trade"].iloc[c_position],
+            "trade": trade,
             "course_name": None,
             "required_count": int(state.commitments.commitments.required_count[c_position]),
+            "outside_trades": outside_trades(
+                int(worker_trade_bits[graph.worker[edge]]), TRADE_INDEX.get(trade, -1)
+            ),
         }
         rows.append(
             {

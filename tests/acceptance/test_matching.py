@@ -358,6 +358,26 @@ def test_allocation_respects_capacities_and_planners_see_summary_only(demo, poli
     for commitment_id, count in per_commitment.items():
         commitment = db.session.get(Commitment, commitment_id)
         assert count <= commitment.slots - commitment.slots_filled
+    # "Outside the registered trades" only where it is so (a worker who registered no trade
+    # was told that of every pair before), and then among the first reasons.
+    trades_of = dict(
+        db.session.execute(
+            sa.select(Worker.id, Worker.trades).where(Worker.id.in_([p["worker_id"] for p in seen]))
+        ).all()
+    )
+    trade_of = dict(
+        db.session.execute(
+            sa.select(Commitment.id, Commitment.trade).where(Commitment.id.in_(per_commitment))
+        ).all()
+    )
+    outside = 0
+    for pair in seen:
+        texts = [r["vi"] for r in pair["reasons"]]
+        if any(t.startswith("Ngoài nghề đã đăng ký") for t in texts):
+            outside += 1
+            assert trades_of[pair["worker_id"]], pair
+            assert trade_of[pair["commitment_id"]] not in trades_of[pair["worker_id"]], pair
+    assert outside < len(seen)
 
 
 @pytest.mark.writes
