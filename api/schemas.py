@@ -252,11 +252,8 @@ class RankCursor:
         found = _RANK_CURSOR.match(text)
         if found is None:
             raise ValueError("not a cursor of this list")
-        offset, score, record_id = found.groups()
-        value = struct.unpack(">d", bytes.fromhex(score))[0]
-        if not (0.0 <= value <= 1.0) or int(offset) >= RANKED_DEPTH:
-            raise ValueError("not a cursor of this list")
-        return cls(int(offset), value, int(record_id))
+        offset, score, record_id = found.groups()  # the pattern bounds depth and score
+        return cls(int(offset), struct.unpack(">d", bytes.fromhex(score))[0], int(record_id))
 
 
 def _rank_cursor(text: str) -> str:

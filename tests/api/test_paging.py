@@ -204,3 +204,11 @@ def test_ranked_lists_stop_at_their_depth(client, auth, world):
 
     assert response.status_code == 200
     assert response.get_json()["next_cursor"] is None
+
+
+def test_the_cursor_pattern_bounds_the_depth_the_lists_page_to():
+    # The document's pattern spells RANKED_DEPTH out; the two must not drift apart.
+    from api.schemas import _RANK_CURSOR, RANKED_DEPTH
+
+    assert _RANK_CURSOR.match(_cursor(RANKED_DEPTH - 1, 1.0, 1))
+    assert not _RANK_CURSOR.match(_cursor(RANKED_DEPTH, 1.0, 1))
