@@ -39,7 +39,10 @@ run: install
 	$(BIN)/caunoi demo --if-empty
 	@echo "Mã quản trị / admin token (Authorization: Bearer …):"
 	@$(BIN)/caunoi token create --role admin --label "make run" --replace
-	$(BIN)/caunoi serve --host $(HOST) --port $(PORT)
+	@# One job consumer beside the web server (its queue: a SQLite file, no Redis needed);
+	@# Ctrl-C reaches both (one process group), and the trap stops the consumer in any case.
+	$(BIN)/caunoi worker & consumer=$$!; trap 'kill $$consumer 2>/dev/null; wait $$consumer' EXIT INT TERM; \
+	  $(BIN)/caunoi serve --host $(HOST) --port $(PORT)
 
 ## Lint; every test on SQLite; the tests that touch persistence again on PostgreSQL
 test: lint test-sqlite test-postgres

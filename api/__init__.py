@@ -99,9 +99,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def register_extensions(app: Flask) -> None:
     from pathlib import Path
 
+    from api import jobs
     from api.extensions import db, limiter, migrate
 
     db.init_app(app)
+    jobs.init_app(app)
     limiter.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
 

@@ -388,6 +388,16 @@ def register(app: Flask) -> None:
 
         click.echo(rule_scorer_markdown(), nl=False)
 
+    @app.cli.command("worker")
+    @click.option("--workers", "n_workers", default=1, show_default=True, type=int,
+                  help="Jobs run at once in this consumer (threads)")  # fmt: skip
+    def worker_command(n_workers: int) -> None:
+        """Consume background jobs (training, …) until Ctrl-C or SIGTERM."""
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        from api.jobs import run_consumer
+
+        run_consumer(current_app._get_current_object(), workers=n_workers)
+
     @app.cli.command("serve")
     @click.option("--host", default="127.0.0.1", show_default=True)
     @click.option("--port", default=5000, show_default=True, type=int)

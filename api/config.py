@@ -28,6 +28,16 @@ class DefaultConfig:
     # Redis for shared counters (rate limits) across processes and machines; without it
     # each process counts on its own.
     REDIS_URL: str | None = None
+    # Background jobs (api/jobs.py): the queue is Redis when REDIS_URL is set, else this
+    # SQLite file (default: instance/jobs.sqlite3). A running job's consumer beats every
+    # JOB_HEARTBEAT_S; a job silent for JOB_STALE_S is retried once, then failed; each
+    # consumer looks for such jobs every JOB_REAP_S.
+    JOBS_SQLITE: str | None = None
+    # The queue's name: installs (or test runs) sharing one Redis keep apart by it.
+    JOBS_QUEUE: str = "caunoi"
+    JOB_HEARTBEAT_S: float = 10.0
+    JOB_STALE_S: float = 60.0
+    JOB_REAP_S: float = 30.0
     RATELIMIT_STORAGE_URI: str = "memory://"
     # How long a write waits for another's lock (SQLite's busy timeout, PostgreSQL's
     # lock_timeout) before the request gets 503.

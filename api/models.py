@@ -337,6 +337,40 @@ class AllocationPair(db.Model):
     referral_id: Mapped[int | None] = mapped_column(sa.ForeignKey("referrals.id"))
 
 
+JOB_STATUSES = ("queued", "running", "done", "failed", "cancelled")
+
+
+class Job(db.Model):
+    """Long work done by a consumer process, as its users see it.
+
+    The queue (Huey, on SQLite or Redis) only carries the job's id; this row is the record:
+    who asked, what, how far it has got, and how it ended. A consumer writes ``heartbeat_at``
+    while it works, so a job whose consumer died is noticed and retried, never left running.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (sa.CheckConstraint(_in("status", JOB_STATUSES), name="status_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(40), index=True)
+    params: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    token_id: Mapped[int | None] = mapped_column(sa.ForeignKey("api_tokens.id"), index=True)
+    role: Mapped[str | None] = mapped_column(sa.String(12))
+    province_scope: Mapped[str | None] = mapped_column(sa.String(2))
+    status: Mapped[str] = mapped_column(sa.String(12), default="queued", index=True)
+    progress: Mapped[float] = mapped_column(default=0.0)
+    message: Mapped[str | None] = mapped_column(sa.String(500))
+    attempts: Mapped[int] = mapped_column(default=0)
+    max_attempts: Mapped[int] = mapped_column(default=2)
+    cancel_requested: Mapped[bool] = mapped_column(default=False)
+    heartbeat_at: Mapped[dt.datetime | None]
+    result: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    error: Mapped[str | None] = mapped_column(sa.String(2000))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]
+
+
 DATA_NAMES = ("workers", "enterprises", "courses", "enrollments", "commitments", "referrals")
 
 

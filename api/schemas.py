@@ -1214,6 +1214,40 @@ class PromoteIn(Strict):
     ]
 
 
+# ---------------------------------------------------------------- background jobs
+
+
+JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
+
+
+class JobOut(BaseModel):
+    id: int
+    kind: str = Field(description="train, …: what the job does")
+    status: JobStatus
+    progress: float = Field(ge=0, le=1)
+    message: str | None = Field(description="What it is doing now, in Vietnamese / English")
+    attempts: int = Field(description="Runs started; a job whose consumer died is retried once")
+    max_attempts: int
+    cancel_requested: bool
+    params: dict[str, Any]
+    result: dict[str, Any] | None = Field(description="When done: what the job produced")
+    error: str | None = Field(description="When failed: why")
+    created_at: UtcDateTime
+    started_at: UtcDateTime | None
+    heartbeat_at: UtcDateTime | None = Field(description="Last sign of life of its consumer")
+    finished_at: UtcDateTime | None
+    url: str = Field(description="Where to follow it: GET this until status is final")
+
+
+class JobPage(Page):
+    items: list[JobOut]
+
+
+class JobQuery(PageQuery):
+    status: JobStatus | None = None
+    kind: Annotated[str, Field(pattern=r"^[a-z_]{1,40}$")] | None = None
+
+
 # ---------------------------------------------------------------- allocation rounds
 
 

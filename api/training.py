@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import numpy as np
 import pandas as pd
 from flask import current_app
 
+from api import jobs
 from api.matching import model_holder, snapshot_from_db
 from matcher import clock, model_store
 from matcher.evaluation import train_and_evaluate
@@ -61,12 +63,18 @@ def fairness_audit(predict: Any, ts: Any) -> FairnessReport:
     )
 
 
-def train(promote: str = "gate") -> dict[str, Any]:
+def train(
+    promote: str = "gate", *, version: str | None = None, progress: jobs.Progress | None = None
+) -> dict[str, Any]:
     """Train on the database's referrals; store the model; promote it if the gate says so.
 
-    ``promote`` is "gate" (promote when the quality gate passes) or "never" (store only).
+    ``promote`` is "gate" (promote when the quality gate passes) or "never" (store only);
+    ``version`` names the stored version (a job names it up front, so that a retry finds
+    what its first run stored).
     """
+    report_progress = progress or (lambda fraction, message: None)
     root = Path(current_app.config["MODELS_DIR"])
+    report_progress(0.05, "Đang đọc lượt giới thiệu / reading the referrals")
     snapshot = snapshot_from_db()
     ts = training_set(snapshot)
     if len(ts) < MIN_DECIDED_REFERRALS or len(np.unique(ts.y)) < 2:
@@ -84,9 +92,11 @@ def train(promote: str = "gate") -> dict[str, Any]:
         last = window.get("eval_last_day") if window.get("refit_on_all_rows") else None
         last = last or window.get("last_day")
         trained_until = dt.date.fromisoformat(last) if last else None
+    report_progress(0.15, f"Đang huấn luyện trên {len(ts):,} lượt / training on {len(ts):,} rows")
     report = train_and_evaluate(
         snapshot, current=current, ts=ts, current_trained_until=trained_until
     )
+    report_progress(0.8, "Đang kiểm tra công bằng / auditing fairness")
     summary = report.to_dict()
     metadata = {
         "scorer": "model",
@@ -135,16 +145,46 @@ def train(promote: str = "gate") -> dict[str, Any]:
         "quality": {"promote": report.promote, "reason": report.reason},
         "fairness": {"passed": fair_gate.passed, "reason": fair_gate.reason},
     }
-    version = model_store.save(root, report.model, metadata)
-    promoted = promote == "gate" and passes
-    if promoted:
-        model_store.record_promotion(root, version, {"by": "quality gate", "reason": reason})
+    report_progress(0.95, "Đang lưu mô hình / storing the model")
+    version = model_store.save(root, report.model, metadata, version=version)
+    return _conclude(root, version, metadata, promote)
+
+
+def _conclude(root: Path, version: str, metadata: dict[str, Any], promote: str) -> dict[str, Any]:
+    """Promote a stored version if its gate passed (once), and say what came of it."""
+    gate = metadata["gate"]
+    promoted = promote == "gate" and gate["promote"]
+    if promoted and not metadata.get("promotions"):
+        model_store.record_promotion(
+            root, version, {"by": "quality gate", "reason": gate["reason"]}
+        )
         model_store.promote(root, version)
     return {
         "version": version,
         "promoted": promoted,
-        "gate": metadata["gate"],
+        "gate": gate,
         "metrics": metadata["metrics"],
         "training_window": metadata["training_window"],
         "seconds": metadata["seconds"],
     }
+
+
+@jobs.handler("train")
+def train_job(job: Any, progress: jobs.Progress) -> dict[str, Any]:
+    """Training as a background job. Idempotent: the version is named when the job is
+    asked for; a retry that finds it stored (its first run died after saving) only
+    finishes the promotion, and one that finds a half-written folder starts it again."""
+    root = Path(current_app.config["MODELS_DIR"])
+    version, promote = job.params["version"], job.params.get("promote", "gate")
+    if (root / version).is_dir():
+        try:
+            return _json(
+                _conclude(root, version, model_store.read_metadata(root, version), promote)
+            )
+        except model_store.ModelNotFound:
+            shutil.rmtree(root / version)
+    return _json(train(promote, version=version, progress=progress))
+
+
+def _json(value: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(value, default=str))

@@ -64,6 +64,8 @@ def app_config(
     config: dict[str, Any] = {
         "TESTING": True,
         "MODELS_DIR": str(Path(tmp_path) / "models"),
+        # The job queue's SQLite file (a consumer process started by a test opens it too).
+        "JOBS_SQLITE": str(Path(tmp_path) / "jobs.sqlite3"),
         "SECRET_KEY": "test-secret-key",
     }
     if ON_POSTGRES:

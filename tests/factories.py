@@ -16,6 +16,7 @@ from api.models import (
     Course,
     Enrollment,
     Enterprise,
+    Job,
     Referral,
     Worker,
 )
@@ -180,10 +181,13 @@ def build_world() -> World:
             probability=0.5, distance_km=3.0, reasons=None,
         )
     )  # fmt: skip
-    tokens = {}
+    tokens, rows = {}, {}
     for role in ("caseworker", "planner", "admin"):
-        tokens[role], _ = create_token(role, label=f"test {role}")
+        tokens[role], rows[role] = create_token(role, label=f"test {role}")
     tokens["enterprise"], _ = create_token("enterprise", enterprise=ent, label="test enterprise")
+    # A finished job of the planner's, so every job route has a record its asker may read.
+    db.session.add(Job(kind="train", params={}, token_id=rows["planner"].id, role="planner",
+                       status="done", progress=1.0, attempts=1))  # fmt: skip
     db.session.commit()
     return World(
         tokens=tokens,

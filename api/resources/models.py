@@ -7,12 +7,13 @@ from typing import Any
 
 from flask import Blueprint, current_app
 
+from api import jobs
 from api.auth import current_principal
 from api.errors import ApiError, NotFound, ValidationFailed
 from api.matching import model_holder
-from api.openapi import operation
-from api.schemas import ModelList, ModelOut, ModelQuery, PromoteIn, TrainIn
-from api.training import NotEnoughHistory, train
+from api.openapi import json_response, operation
+from api.resources.jobs import job_out
+from api.schemas import JobOut, ModelList, ModelOut, ModelQuery, PromoteIn, TrainIn
 from matcher import model_store
 
 bp = Blueprint("models", __name__, url_prefix="/api/v1")
@@ -82,22 +83,26 @@ def list_models(query: ModelQuery) -> dict[str, Any]:
     bp,
     "/models/train",
     "POST",
-    summary="Train, evaluate and gate a new model",
+    summary="Train, evaluate and gate a new model (a background job)",
     roles=ADMIN,
     body=TrainIn,
-    response=ModelOut,
-    status=201,
+    response=JobOut,
+    status=202,
 )
-def train_model(body: TrainIn) -> dict[str, Any]:
-    """Train on the referrals in the database (time-ordered split), evaluate against the
-    rule scorer, the nearest-in-trade baseline and the current model, store the version, and
-    promote it only if it passes the quality gate (the answer's `gate.reason` says why)."""
-    try:
-        result = train(promote=body.promote)
-    except NotEnoughHistory as error:
-        raise ApiError(str(error), status=409) from None
-    meta = model_store.read_metadata(_root(), result["version"])
-    return model_out(meta, model_store.current_version(_root()))
+def train_model(body: TrainIn) -> Any:
+    """Queue training on the referrals in the database (time-ordered split), evaluated
+    against the rule scorer, the nearest-in-trade baseline and the current model; the version
+    is stored, and promoted only if it passes the quality and fairness gates. Answers 202
+    with the job: follow `url` until it is `done` (its `result` names the version and the
+    gate's reason) or `failed` (`error` says why, e.g. too little history)."""
+    job = jobs.submit(
+        "train",
+        {"promote": body.promote, "version": model_store.new_version_name()},
+        current_principal(),
+    )
+    response = json_response(JobOut.model_validate(job_out(job)).model_dump(mode="json"), 202)
+    response.headers["Location"] = job_out(job)["url"]
+    return response
 
 
 @operation(

@@ -13,6 +13,9 @@ from api.extensions import db
 from api.models import Commitment, Enterprise, Referral, Worker
 from api.queries import employed_worker_ids
 from matcher import clock, model_store
+from tests.consumer import Consumer, wait_for
+
+FINAL = ("done", "failed", "cancelled")
 
 
 def _get(app, tokens, url, role="caseworker", **params):
@@ -284,13 +287,42 @@ def test_model_from_another_sklearn_version_is_refused(demo):
 
 
 @pytest.mark.writes
+def test_training_survives_its_consumer_being_killed_mid_job(demo):
+    """kill -9 of the consumer while it trains: the job is noticed by its stopped heartbeat,
+    retried once by another consumer, and done; the retry stores one version, not two."""
+    app, tokens = demo.app, demo.tokens
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {tokens['admin']}"}
+    root = Path(app.config["MODELS_DIR"])
+    before = {p.name for p in root.iterdir()}
+    url = client.post("/api/v1/models/train", json={"promote": "never"}, headers=headers)
+    url = url.get_json()["url"]
+    log = root.parent / "consumer-killed.log"
+    with Consumer(app, log) as doomed:
+        training = wait_for(
+            client, url, headers, lambda b: b["status"] == "running" and b["progress"] >= 0.15
+        )
+        assert training["status"] == "running", doomed.output()[-2000:]
+        doomed.kill()
+    with Consumer(app, root.parent / "consumer-second.log") as second:
+        job = wait_for(client, url, headers, lambda b: b["status"] in FINAL, timeout=120)
+    assert job["status"] == "done" and job["attempts"] == 2, (job, second.output()[-2000:])
+    made = {p.name for p in root.iterdir()} - before
+    assert made == {job["result"]["version"]}
+
+
+@pytest.mark.writes
 def test_training_again_gates_against_current_and_promote_switches_without_restart(demo):
     app, tokens, trained = demo.app, demo.tokens, demo.trained
     client = app.test_client()
     headers = {"Authorization": f"Bearer {tokens['admin']}"}
     response = client.post("/api/v1/models/train", json={"promote": "never"}, headers=headers)
-    assert response.status_code == 201, response.get_json()
-    new = response.get_json()
+    assert response.status_code == 202, response.get_json()
+    with Consumer(app, Path(app.config["MODELS_DIR"]).parent / "consumer.log") as consumer:
+        job = wait_for(client, response.get_json()["url"], headers, lambda b: b["status"] in FINAL)
+    assert job["status"] == "done", (job, consumer.output()[-2000:])
+    listed = _get(app, tokens, "/api/v1/models", role="admin", limit=200).get_json()["items"]
+    new = next(m for m in listed if m["version"] == job["result"]["version"])
     assert new["current"] is False and "current" in new["gate"]["reason"]
     serving = _get(app, tokens, "/api/v1/models", role="admin").get_json()["serving"]
     assert serving == trained["version"]

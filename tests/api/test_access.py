@@ -63,6 +63,9 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("get", "/api/v1/models"): {ADMIN},
     ("post", "/api/v1/models/train"): {ADMIN},
     ("post", "/api/v1/models/{version}/promote"): {ADMIN},
+    ("get", "/api/v1/jobs"): ALL,
+    ("get", "/api/v1/jobs/{job_id}"): ALL,
+    ("post", "/api/v1/jobs/{job_id}/cancel"): ALL,
     ("post", "/api/v1/allocations"): {PLAN, CW, ADMIN},
     ("get", "/api/v1/allocations/{run_id}"): {PLAN, CW, ADMIN},
     ("post", "/api/v1/allocations/{run_id}/confirm"): STAFF,
@@ -112,6 +115,7 @@ def _url(path: str, world: Any) -> str:
         "kind": "workers",
         "version": "no-such-version",
         "run_id": 1,
+        "job_id": 1,
     }
     for name, value in ids.items():
         path = path.replace("{" + name + "}", str(value))

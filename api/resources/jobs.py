@@ -1,0 +1,93 @@
+"""Background jobs as their users see them: follow one, list one's own, cancel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint
+
+from api import jobs
+from api.auth import Principal, current_principal
+from api.errors import Conflict, NotFound
+from api.extensions import db
+from api.models import ROLES, Job
+from api.openapi import operation
+from api.queries import paginate
+from api.schemas import JobOut, JobPage, JobQuery
+
+bp = Blueprint("jobs", __name__, url_prefix="/api/v1")
+
+
+def job_out(job: Job) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "status": job.status,
+        "progress": job.progress,
+        "message": job.message,
+        "attempts": job.attempts,
+        "max_attempts": job.max_attempts,
+        "cancel_requested": job.cancel_requested,
+        "params": job.params or {},
+        "result": job.result,
+        "error": job.error,
+        "created_at": job.created_at,
+        "started_at": job.started_at,
+        "heartbeat_at": job.heartbeat_at,
+        "finished_at": job.finished_at,
+        "url": f"/api/v1/jobs/{job.id}",
+    }
+
+
+def _visible(principal: Principal) -> sa.Select:
+    """Admins see every job; everyone else the jobs their own token asked for."""
+    stmt = sa.select(Job)
+    if principal.role != "admin":
+        stmt = stmt.where(Job.token_id == principal.token_id)
+    return stmt
+
+
+def _job(job_id: int) -> Job:
+    job = db.session.execute(_visible(current_principal()).where(Job.id == job_id)).scalar()
+    if job is None:
+        raise NotFound(f"Không có tác vụ #{job_id} / no job #{job_id}")
+    return job
+
+
+@operation(bp, "/jobs/<int:job_id>", summary="One background job", roles=ROLES, response=JobOut)
+def get_job(job_id: int) -> dict[str, Any]:
+    """Status, progress with a message, attempts, the consumer's last heartbeat, and the
+    result or the reason it failed."""
+    return job_out(_job(job_id))
+
+
+@operation(bp, "/jobs", summary="Background jobs", roles=ROLES, query=JobQuery, response=JobPage)
+def list_jobs(query: JobQuery) -> dict[str, Any]:
+    """The caller's own jobs (an admin's: everyone's), oldest first."""
+    stmt = _visible(current_principal())
+    if query.status:
+        stmt = stmt.where(Job.status == query.status)
+    if query.kind:
+        stmt = stmt.where(Job.kind == query.kind)
+    rows, cursor = paginate(stmt, Job, query)
+    return {"items": [job_out(j) for j in rows], "next_cursor": cursor}
+
+
+@operation(
+    bp,
+    "/jobs/<int:job_id>/cancel",
+    "POST",
+    summary="Cancel a background job",
+    roles=ROLES,
+    response=JobOut,
+)
+def cancel_job(job_id: int) -> dict[str, Any]:
+    """A queued job is cancelled at once; a running one stops at its next progress report
+    (what it had written is rolled back). A finished job cannot be cancelled (409)."""
+    job = _job(job_id)
+    if job.status not in jobs.ACTIVE:
+        raise Conflict(
+            f"Tác vụ #{job_id} đã kết thúc ({job.status}) / job #{job_id} has ended ({job.status})"
+        )
+    return job_out(jobs.cancel(job))

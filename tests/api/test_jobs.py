@@ -1,0 +1,127 @@
+"""Background jobs through a real consumer process (``caunoi worker``), on both queues: the
+SQLite file of the embedded default and the Redis at 127.0.0.1:6379."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from pathlib import Path
+
+import pytest
+import redis
+
+from api import create_app, jobs
+from api.auth import create_token
+from api.extensions import db
+from api.models import Job
+from tests.consumer import Consumer, wait_for
+from tests.db import ON_POSTGRES, app_config, empty_tables
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+FINAL = ("done", "failed", "cancelled")
+
+
+def _redis_up() -> bool:
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture(params=["sqlite-queue", "redis-queue"])
+def job_app(request, tmp_path: Path, database: str | None):
+    """An app on a database a second process can open (a file on SQLite), with its queue."""
+    overrides = {"JOBS_QUEUE": f"test-{uuid.uuid4().hex[:12]}"}
+    if request.param == "redis-queue":
+        assert _redis_up(), "Redis must run on 127.0.0.1:6379 (see README)"
+        overrides["REDIS_URL"] = REDIS_URL
+    config = app_config(tmp_path, schema=database, sqlite_file=tmp_path / "registry.sqlite3")
+    app = create_app({**config, **overrides})
+    with app.app_context():
+        if ON_POSTGRES:
+            empty_tables(app)
+        else:
+            db.create_all()
+        tokens = {r: create_token(r, label=f"test {r}")[0] for r in ("admin", "caseworker")}
+        db.session.commit()
+        app.config["TEST_TOKENS"] = tokens
+        yield app
+        if request.param == "redis-queue":
+            jobs.queue_of(app).storage.flush_all()
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _headers(app, role: str = "admin") -> dict[str, str]:
+    return {"Authorization": f"Bearer {app.config['TEST_TOKENS'][role]}"}
+
+
+def test_training_is_a_job_a_consumer_runs_and_reports(job_app, tmp_path):
+    client = job_app.test_client()
+    queued = client.post("/api/v1/models/train", json={}, headers=_headers(job_app))
+    assert queued.status_code == 202, queued.get_json()
+    body = queued.get_json()
+    assert body["status"] == "queued" and queued.headers["Location"] == body["url"]
+
+    with Consumer(job_app, tmp_path / "consumer.log") as consumer:
+        ended = wait_for(client, body["url"], _headers(job_app), lambda b: b["status"] in FINAL)
+
+    # An empty registry cannot train: the job fails with the reason, once (not retried).
+    assert ended["status"] == "failed", consumer.output()
+    assert "need at least 200 decided referrals" in ended["error"]
+    assert ended["attempts"] == 1 and ended["finished_at"] and ended["started_at"]
+    listed = client.get("/api/v1/jobs", headers=_headers(job_app)).get_json()["items"]
+    assert [j["id"] for j in listed] == [body["id"]]
+    # A caseworker neither sees nor can cancel the admin's job.
+    assert client.get(body["url"], headers=_headers(job_app, "caseworker")).status_code == 404
+    assert (
+        client.get("/api/v1/jobs", headers=_headers(job_app, "caseworker")).get_json()["items"]
+        == []
+    )
+
+
+def test_a_queued_job_cancelled_is_never_run(job_app, tmp_path):
+    client = job_app.test_client()
+    body = client.post("/api/v1/models/train", json={}, headers=_headers(job_app)).get_json()
+    cancelled = client.post(f"{body['url']}/cancel", headers=_headers(job_app))
+    assert cancelled.status_code == 200 and cancelled.get_json()["status"] == "cancelled"
+    # A second job behind it shows the consumer did look at the queue.
+    second = client.post("/api/v1/models/train", json={}, headers=_headers(job_app)).get_json()
+
+    with Consumer(job_app, tmp_path / "consumer.log"):
+        wait_for(client, second["url"], _headers(job_app), lambda b: b["status"] in FINAL)
+
+    again = client.get(body["url"], headers=_headers(job_app)).get_json()
+    assert again["status"] == "cancelled" and again["attempts"] == 0
+    assert client.post(f"{body['url']}/cancel", headers=_headers(job_app)).status_code == 409
+
+
+def test_a_job_whose_consumer_died_is_retried_once_then_failed_with_the_reason(job_app, tmp_path):
+    # Two jobs left "running" by consumers that died (their heartbeats stopped long ago):
+    # one on its first attempt is run again; one on its last is failed, saying why.
+    long_ago = jobs.real_now() - dt.timedelta(minutes=10)
+    rows = [
+        Job(kind="train", params={"promote": "gate", "version": f"v{k}-test"}, status="running",
+            attempts=attempts, heartbeat_at=long_ago, started_at=long_ago)
+        for k, attempts in enumerate((1, 2))
+    ]  # fmt: skip
+    db.session.add_all(rows)
+    db.session.commit()
+    client = job_app.test_client()
+    first, last = (f"/api/v1/jobs/{row.id}" for row in rows)
+
+    with Consumer(job_app, tmp_path / "consumer.log") as consumer:
+        retried = wait_for(
+            client, first, _headers(job_app), lambda b: b["status"] in FINAL and b["attempts"] == 2
+        )
+        given_up = wait_for(client, last, _headers(job_app), lambda b: b["status"] in FINAL)
+
+    assert retried["attempts"] == 2, consumer.output()
+    assert "need at least 200" in retried["error"]  # it ran again, to its own end
+    assert given_up["status"] == "failed" and given_up["attempts"] == 2
+    assert "the consumer stopped 2 times" in given_up["error"]
+
+
+def test_unknown_job_is_404(client, auth, world):
+    assert client.get("/api/v1/jobs/999", headers=auth("admin")).status_code == 404
+    assert client.post("/api/v1/jobs/999/cancel", headers=auth("admin")).status_code == 404
