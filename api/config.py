@@ -38,6 +38,9 @@ class DefaultConfig:
     JOB_HEARTBEAT_S: float = 10.0
     JOB_STALE_S: float = 60.0
     JOB_REAP_S: float = 30.0
+    # An import file larger than this (bytes; about 13,000 worker rows of CSV) is imported
+    # by a background job (202); smaller ones answer their report at once.
+    IMPORT_JOB_ABOVE_BYTES: int = 2 * 1024 * 1024
     RATELIMIT_STORAGE_URI: str = "memory://"
     # How long a write waits for another's lock (SQLite's busy timeout, PostgreSQL's
     # lock_timeout) before the request gets 503.

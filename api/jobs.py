@@ -42,7 +42,7 @@ Progress = Callable[[float, str], None]
 Handler = Callable[[Job, Progress], dict[str, Any]]
 HANDLERS: dict[str, Handler] = {}
 #: Where the handlers live, next to the work they do.
-HANDLER_MODULES = ("api.training",)
+HANDLER_MODULES = ("api.training", "api.importing")
 
 
 class Cancelled(Exception):
@@ -101,7 +101,9 @@ def _make_queue(app: Flask) -> Huey:
     return queue
 
 
-def submit(kind: str, params: dict[str, Any], principal: Any | None = None) -> Job:
+def submit(
+    kind: str, params: dict[str, Any], principal: Any | None = None, payload: bytes | None = None
+) -> Job:
     """Record a job and put it on the queue; the caller answers 202 with the row."""
     if kind not in HANDLERS:
         raise KeyError(kind)
@@ -113,6 +115,7 @@ def submit(kind: str, params: dict[str, Any], principal: Any | None = None) -> J
         province_scope=getattr(principal, "province_code", None),
         status="queued",
         message="Đang chờ / queued",
+        payload=payload,
     )
     db.session.add(job)
     db.session.commit()
@@ -210,7 +213,7 @@ def _update_where_queued(engine: sa.Engine, job_id: int, now: dt.datetime) -> bo
 
 
 def _finish(engine: sa.Engine, job_id: int, status: str, **values: Any) -> None:
-    _update(engine, job_id, status=status, finished_at=real_now(), **values)
+    _update(engine, job_id, status=status, finished_at=real_now(), payload=None, **values)
 
 
 # ---------------------------------------------------------------- recovery and cancelling

@@ -366,6 +366,9 @@ class Job(db.Model):
     heartbeat_at: Mapped[dt.datetime | None]
     result: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     error: Mapped[str | None] = mapped_column(sa.String(2000))
+    # An uploaded file the job reads (a large import), kept in the database so that a
+    # consumer on another machine can read it; dropped once the job has ended.
+    payload: Mapped[bytes | None] = mapped_column(sa.LargeBinary, deferred=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     started_at: Mapped[dt.datetime | None]
     finished_at: Mapped[dt.datetime | None]

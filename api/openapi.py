@@ -51,6 +51,8 @@ class Operation:
     public: bool = False
     path_schemas: dict[str, dict[str, Any]] = field(default_factory=dict)
     extra_codes: tuple[str, ...] = ()
+    #: Other success answers: status → (shape, when), e.g. 202 with the job that does it.
+    also: dict[int, tuple[type[BaseModel], str]] = field(default_factory=dict)
 
 
 REGISTRY: list[Operation] = []
@@ -187,6 +189,7 @@ def operation(
     tag: str | None = None,
     path_schemas: dict[str, dict[str, Any]] | None = None,
     extra_codes: tuple[str, ...] = (),
+    also: dict[int, tuple[type[BaseModel], str]] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a view as an API operation with its roles and schemas."""
 
@@ -234,6 +237,7 @@ def operation(
                 public=public,
                 path_schemas=path_schemas or {},
                 extra_codes=extra_codes,
+                also=also or {},
             )
         )
         return view
@@ -289,6 +293,7 @@ def build_spec(title: str, version: str) -> dict[str, Any]:
                 models.append((model, "validation"))
         if op.response is not None:
             models.append((op.response, "serialization"))
+        models += [(shape, "serialization") for shape, _ in op.also.values()]
     keys, defs = models_json_schema(models, ref_template="#/components/schemas/{model}")
     schemas = dict(defs.get("$defs", {}))
     schemas["Problem"] = PROBLEM_SCHEMA
@@ -330,6 +335,11 @@ def build_spec(title: str, version: str) -> dict[str, Any]:
             responses[str(op.status)] = {"description": op.summary, "content": content}
         else:
             responses[str(op.status)] = {"description": op.summary}
+        for code, (shape, when) in op.also.items():
+            responses[str(code)] = {
+                "description": when,
+                "content": {"application/json": {"schema": keys[(shape, "serialization")]}},
+            }
         codes = ["400", "422", "503"]
         if not op.public:
             codes += ["401", "403", "404", "429"]

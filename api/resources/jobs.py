@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint
+from flask import Blueprint, Response
 
 from api import jobs
 from api.auth import Principal, current_principal
 from api.errors import Conflict, NotFound
 from api.extensions import db
 from api.models import ROLES, Job
-from api.openapi import operation
+from api.openapi import json_response, operation
 from api.queries import paginate
 from api.schemas import JobOut, JobPage, JobQuery
 
@@ -38,6 +38,14 @@ def job_out(job: Job) -> dict[str, Any]:
         "finished_at": job.finished_at,
         "url": f"/api/v1/jobs/{job.id}",
     }
+
+
+def accepted(job: Job) -> Response:
+    """202 with the job and its Location: what an endpoint answers when it queued the work."""
+    out = job_out(job)
+    response = json_response(JobOut.model_validate(out).model_dump(mode="json"), 202)
+    response.headers["Location"] = out["url"]
+    return response
 
 
 def _visible(principal: Principal) -> sa.Select:

@@ -11,8 +11,8 @@ from api import jobs
 from api.auth import current_principal
 from api.errors import ApiError, NotFound, ValidationFailed
 from api.matching import model_holder
-from api.openapi import json_response, operation
-from api.resources.jobs import job_out
+from api.openapi import operation
+from api.resources.jobs import accepted
 from api.schemas import JobOut, ModelList, ModelOut, ModelQuery, PromoteIn, TrainIn
 from matcher import model_store
 
@@ -100,9 +100,7 @@ def train_model(body: TrainIn) -> Any:
         {"promote": body.promote, "version": model_store.new_version_name()},
         current_principal(),
     )
-    response = json_response(JobOut.model_validate(job_out(job)).model_dump(mode="json"), 202)
-    response.headers["Location"] = job_out(job)["url"]
-    return response
+    return accepted(job)
 
 
 @operation(

@@ -4,16 +4,18 @@ SQLite file of the embedded default and the Redis at 127.0.0.1:6379."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import uuid
 from pathlib import Path
 
 import pytest
 import redis
+import sqlalchemy as sa
 
 from api import create_app, jobs
 from api.auth import create_token
 from api.extensions import db
-from api.models import Job
+from api.models import Job, Worker
 from tests.consumer import Consumer, wait_for
 from tests.db import ON_POSTGRES, app_config, empty_tables
 
@@ -125,3 +127,28 @@ def test_a_job_whose_consumer_died_is_retried_once_then_failed_with_the_reason(j
 def test_unknown_job_is_404(client, auth, world):
     assert client.get("/api/v1/jobs/999", headers=auth("admin")).status_code == 404
     assert client.post("/api/v1/jobs/999/cancel", headers=auth("admin")).status_code == 404
+
+
+def test_a_large_import_is_a_job_and_reports_when_done(job_app, tmp_path):
+    from tests.api.test_imports import WORKERS_CSV
+
+    job_app.config["IMPORT_JOB_ABOVE_BYTES"] = 100  # this small file counts as large here
+    client = job_app.test_client()
+    headers = _headers(job_app, "caseworker")
+    upload = {"file": (io.BytesIO(WORKERS_CSV.encode()), "w.csv"), "atomic": "false"}
+    queued = client.post("/api/v1/imports/workers", data=upload, headers=headers)
+    assert queued.status_code == 202, queued.get_json()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Worker)) == 0
+
+    with Consumer(job_app, tmp_path / "consumer.log") as consumer:
+        ended = wait_for(
+            client, queued.headers["Location"], headers, lambda b: b["status"] in FINAL
+        )
+
+    assert ended["status"] == "done", consumer.output()[-2000:]
+    report = ended["result"]
+    assert (report["created"], report["rejected"]) == (3, 0) and report["errors"] == []
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Worker)) == 3
+    # The upload is not kept once the job has ended.
+    assert db.session.scalar(sa.select(Job.payload).where(Job.id == ended["id"])) is None

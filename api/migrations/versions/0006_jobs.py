@@ -32,6 +32,7 @@ def upgrade():
         sa.Column('heartbeat_at', sa.DateTime(), nullable=True),
         sa.Column('result', sa.JSON(), nullable=True),
         sa.Column('error', sa.String(length=2000), nullable=True),
+        sa.Column('payload', sa.LargeBinary(), nullable=True),
         sa.Column('created_at', sa.DateTime(), nullable=False),
         sa.Column('started_at', sa.DateTime(), nullable=True),
         sa.Column('finished_at', sa.DateTime(), nullable=True),
