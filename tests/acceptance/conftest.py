@@ -85,8 +85,17 @@ def _world_of(item: pytest.Item) -> str | None:
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Send each world's tests to one xdist worker (before xdist reads the groups)."""
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Send each world's tests to one xdist worker (before xdist reads the groups); keep
+    tests marked one_world (the job machinery, whose behaviour no date or seed changes) in
+    the run's first world only, as tests/engine runs once."""
+    first = RUN_WORLDS[0].name
+    elsewhere = [
+        i for i in items if "one_world" in i.keywords and _world_of(i) not in (None, first)
+    ]
+    if elsewhere:
+        config.hook.pytest_deselected(items=elsewhere)
+        items[:] = [i for i in items if i not in elsewhere]
     for item in items:
         name = _world_of(item)
         if name is not None:

@@ -287,6 +287,7 @@ def test_model_from_another_sklearn_version_is_refused(demo):
 
 
 @pytest.mark.writes
+@pytest.mark.one_world
 def test_training_survives_its_consumer_being_killed_mid_job(demo):
     """kill -9 of the consumer while it trains: the job is noticed by its stopped heartbeat,
     retried once by another consumer, and done; the retry stores one version, not two."""
