@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
 from api.config import DefaultConfig
 
@@ -52,8 +52,17 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
     if uri.startswith("sqlite"):
         options.setdefault("connect_args", {}).setdefault("timeout", lock_ms / 1000)
     elif uri.startswith("postgresql"):
+        # libpq options given in the URL (?options=-csearch_path%3Dtenant) would be replaced
+        # by the connect_args below; carry them over.
+        url = make_url(uri)
+        in_url = url.query.get("options", "")
+        if in_url:
+            app.config["SQLALCHEMY_DATABASE_URI"] = url.difference_update_query(
+                ["options"]
+            ).render_as_string(hide_password=False)
         connect = options.setdefault("connect_args", {})
-        connect["options"] = f"{connect.get('options', '')} -c lock_timeout={lock_ms}".strip()
+        given = f"{in_url} {connect.get('options', '')}".strip()
+        connect["options"] = f"{given} -c lock_timeout={lock_ms}".strip()
     if app.config.get("REDIS_URL") and app.config["RATELIMIT_STORAGE_URI"] == "memory://":
         app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
 

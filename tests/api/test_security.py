@@ -679,3 +679,20 @@ def test_scoped_caseworker_shortlist_holds_only_its_province(client, world, auth
 
     assert outside.id in everyone
     assert outside.id not in scoped and world.worker.id in scoped
+
+
+def test_libpq_options_in_the_database_url_survive_the_lock_timeout(tmp_path):
+    # The lock timeout's connect_args replaced ?options= of DATABASE_URL (a schema per
+    # install, or the search path a job consumer is given), so the path was silently lost.
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "k",
+            "MODELS_DIR": str(tmp_path),
+            "SQLALCHEMY_DATABASE_URI": "postgresql://u@127.0.0.1/db?options=-csearch_path%3Dtenant",
+        }
+    )
+
+    options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"]["options"]
+    assert options.startswith("-csearch_path=tenant") and "-c lock_timeout=" in options
+    assert "options" not in app.config["SQLALCHEMY_DATABASE_URI"]
