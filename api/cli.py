@@ -392,8 +392,14 @@ def register(app: Flask) -> None:
     @click.option("--workers", "n_workers", default=1, show_default=True, type=int,
                   help="Jobs run at once in this consumer (threads)")  # fmt: skip
     def worker_command(n_workers: int) -> None:
-        """Consume background jobs (training, …) until Ctrl-C or SIGTERM."""
+        """Consume background jobs (training, large imports) until Ctrl-C or SIGTERM."""
         os.environ.setdefault("OMP_NUM_THREADS", "1")
+        import logging
+
+        logging.basicConfig(
+            level=logging.INFO,
+            format="%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s",
+        )
         from api.jobs import run_consumer
 
         run_consumer(current_app._get_current_object(), workers=n_workers)
