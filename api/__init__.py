@@ -47,10 +47,14 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
     if uri.startswith("postgresql://"):
         uri = "postgresql+psycopg://" + uri.removeprefix("postgresql://")
     app.config["SQLALCHEMY_DATABASE_URI"] = uri
-    options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    # Copies: the defaults' dicts belong to DefaultConfig, and every app would share (and
+    # pile up) what one app's URL added to them.
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    options["connect_args"] = dict(options.get("connect_args") or {})
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     lock_ms = int(app.config["LOCK_TIMEOUT_MS"])
     if uri.startswith("sqlite"):
-        options.setdefault("connect_args", {}).setdefault("timeout", lock_ms / 1000)
+        options["connect_args"].setdefault("timeout", lock_ms / 1000)
     elif uri.startswith("postgresql"):
         # libpq options given in the URL (?options=-csearch_path%3Dtenant) would be replaced
         # by the connect_args below; carry them over.
@@ -60,7 +64,7 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
             app.config["SQLALCHEMY_DATABASE_URI"] = url.difference_update_query(
                 ["options"]
             ).render_as_string(hide_password=False)
-        connect = options.setdefault("connect_args", {})
+        connect = options["connect_args"]
         given = f"{in_url} {connect.get('options', '')}".strip()
         connect["options"] = f"{given} -c lock_timeout={lock_ms}".strip()
     if app.config.get("REDIS_URL") and app.config["RATELIMIT_STORAGE_URI"] == "memory://":

@@ -696,3 +696,17 @@ def test_libpq_options_in_the_database_url_survive_the_lock_timeout(tmp_path):
     options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"]["options"]
     assert options.startswith("-csearch_path=tenant") and "-c lock_timeout=" in options
     assert "options" not in app.config["SQLALCHEMY_DATABASE_URI"]
+
+
+def test_one_apps_database_settings_do_not_leak_into_the_next(tmp_path):
+    # configure() wrote connect_args into DefaultConfig's own dict, so a PostgreSQL app's
+    # libpq options reached every SQLite app made after it (TypeError on connect).
+    base = {"TESTING": True, "SECRET_KEY": "k", "MODELS_DIR": str(tmp_path)}
+    create_app({**base, "SQLALCHEMY_DATABASE_URI": "postgresql://u@127.0.0.1/db"})
+    later = create_app({**base, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.sqlite3"})
+
+    assert "options" not in later.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"]
+    with later.app_context():
+        from api.extensions import db
+
+        assert db.session.execute(sa.text("SELECT 1")).scalar() == 1
