@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import time
 from typing import Any
 
@@ -96,7 +95,7 @@ def import_job(job: Any, progress: jobs.Progress) -> dict[str, Any]:
     died writes what one run would have (an atomic import's rows are all or nothing)."""
     params = job.params
     progress(0.05, "Đang đọc tệp / reading the file")
-    report = run_import(
+    return run_import(
         params["kind"],
         job.payload or b"",
         params.get("filename"),
@@ -104,4 +103,3 @@ def import_job(job: Any, progress: jobs.Progress) -> dict[str, Any]:
         actor=(job.token_id, job.role),
         province_scope=job.province_scope,
     )
-    return json.loads(json.dumps(report, default=str))

@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import json
 import logging
 import os
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -71,19 +73,29 @@ def init_app(app: Flask) -> None:
     an app that never queues anything (a CLI command, most tests) opens no queue file."""
     for module in HANDLER_MODULES:  # each registers the kinds it does
         importlib.import_module(module)
-    app.extensions["huey.lock"] = threading.Lock()
+    app.extensions["caunoi.jobs.lock"] = threading.Lock()
+
+
+@dataclass(frozen=True)
+class _Queue:
+    huey: Huey
+    run_job: Any  # the Huey task: calling it enqueues a job id
+
+
+def _queue(app: Flask | None = None) -> _Queue:
+    app = app or current_app._get_current_object()
+    with app.extensions["caunoi.jobs.lock"]:
+        if "caunoi.jobs" not in app.extensions:
+            app.extensions["caunoi.jobs"] = _make_queue(app)
+    return app.extensions["caunoi.jobs"]
 
 
 def queue_of(app: Flask | None = None) -> Huey:
-    """The app's Huey (Redis when ``REDIS_URL`` is set, else a SQLite file) and its task."""
-    app = app or current_app._get_current_object()
-    with app.extensions["huey.lock"]:
-        if "huey" not in app.extensions:
-            app.extensions["huey"] = _make_queue(app)
-    return app.extensions["huey"]
+    """The app's Huey (Redis when ``REDIS_URL`` is set, else a SQLite file)."""
+    return _queue(app).huey
 
 
-def _make_queue(app: Flask) -> Huey:
+def _make_queue(app: Flask) -> _Queue:
     url, name = app.config.get("REDIS_URL"), app.config["JOBS_QUEUE"]
     if url:
         queue: Huey = RedisHuey(name, url=url, results=False)
@@ -97,8 +109,7 @@ def _make_queue(app: Flask) -> Huey:
         with app.app_context():
             execute(job_id)
 
-    app.extensions["huey.run_job"] = run_job
-    return queue
+    return _Queue(queue, run_job)
 
 
 def submit(
@@ -124,17 +135,19 @@ def submit(
 
 
 def _enqueue(job_id: int) -> None:
-    queue_of()
-    current_app.extensions["huey.run_job"](job_id)
+    _queue().run_job(job_id)
 
 
 # ---------------------------------------------------------------- running one
 
 
-def _update(engine: sa.Engine, job_id: int, **values: Any) -> int:
-    """Write to a job row in a transaction of its own (the handler's session is busy)."""
+def _update(engine: sa.Engine, job_id: int, *where: Any, **values: Any) -> bool:
+    """Write to a job row, if it still meets ``where``, in a transaction of its own (the
+    handler's session is busy); whether it did. The conditions are what keep two consumers
+    or reapers from both acting on one job."""
     with engine.begin() as connection:
-        return connection.execute(sa.update(Job).where(Job.id == job_id).values(**values)).rowcount
+        stmt = sa.update(Job).where(Job.id == job_id, *where).values(**values)
+        return bool(connection.execute(stmt).rowcount)
 
 
 class _Heartbeat(threading.Thread):
@@ -146,12 +159,7 @@ class _Heartbeat(threading.Thread):
     def run(self) -> None:
         while not self.stopped.wait(self.interval_s):
             try:
-                with self.engine.begin() as connection:
-                    connection.execute(
-                        sa.update(Job)
-                        .where(Job.id == self.job_id, Job.status == "running")
-                        .values(heartbeat_at=real_now())
-                    )
+                _update(self.engine, self.job_id, Job.status == "running", heartbeat_at=real_now())
             except sa.exc.SQLAlchemyError:  # a busy database: the next beat will do
                 log.warning("heartbeat of job %s not written", self.job_id, exc_info=True)
 
@@ -159,9 +167,7 @@ class _Heartbeat(threading.Thread):
 def execute(job_id: int) -> None:
     """Claim a queued job, run its handler with a heartbeat, and record how it ended."""
     engine = db.engine
-    now = real_now()
-    claimed = _update_where_queued(engine, job_id, now)
-    if not claimed:
+    if not _claim(engine, job_id):
         return  # cancelled, or taken by another consumer
     job = db.session.get(Job, job_id)
     beat = _Heartbeat(engine, job_id, float(current_app.config["JOB_HEARTBEAT_S"]))
@@ -189,27 +195,21 @@ def execute(job_id: int) -> None:
         log.exception("job %s (%s) failed", job_id, job.kind)
         _finish(engine, job_id, "failed", message="Thất bại / failed", error=str(error)[:2000])
     else:
+        # Handlers return what they computed; the row stores it as JSON (dates as text).
+        result = json.loads(json.dumps(result, default=str))
         _finish(engine, job_id, "done", message="Xong / done", progress=1.0, result=result)
     finally:
         beat.stopped.set()
         db.session.remove()
 
 
-def _update_where_queued(engine: sa.Engine, job_id: int, now: dt.datetime) -> bool:
-    with engine.begin() as connection:
-        return bool(
-            connection.execute(
-                sa.update(Job)
-                .where(Job.id == job_id, Job.status == "queued", ~Job.cancel_requested)
-                .values(
-                    status="running",
-                    attempts=Job.attempts + 1,
-                    started_at=now,
-                    heartbeat_at=now,
-                    message="Đang chạy / running",
-                )  # fmt: skip
-            ).rowcount
-        )
+def _claim(engine: sa.Engine, job_id: int) -> bool:
+    now = real_now()
+    return _update(
+        engine, job_id, Job.status == "queued", ~Job.cancel_requested,
+        status="running", attempts=Job.attempts + 1, started_at=now, heartbeat_at=now,
+        message="Đang chạy / running",
+    )  # fmt: skip
 
 
 def _finish(engine: sa.Engine, job_id: int, status: str, **values: Any) -> None:
@@ -238,29 +238,19 @@ def reap(stale_s: float | None = None) -> dict[str, list[int]]:
     requeued, failed = [], []
     for job_id, attempts, max_attempts, cancel_requested, heartbeat in rows:
         since = heartbeat.isoformat(timespec="seconds")
-        this = sa.update(Job).where(Job.id == job_id, stale)
-        with engine.begin() as connection:
-            if attempts < max_attempts and not cancel_requested:
-                done = connection.execute(
-                    this.values(
-                        status="queued", message=f"Thử lại / retrying (no heartbeat since {since})"
-                    )
-                ).rowcount
-                if done:
-                    requeued.append(job_id)
-            else:
-                done = connection.execute(
-                    this.values(
-                        status="failed",
-                        finished_at=real_now(),
-                        message="Thất bại / failed",
-                        error=f"Tiến trình xử lý dừng giữa chừng {attempts} lần (nhịp cuối "
-                        f"{since} UTC) / the consumer stopped {attempts} times (last heartbeat "
-                        f"{since} UTC)",
-                    )  # fmt: skip
-                ).rowcount
-                if done:
-                    failed.append(job_id)
+        if attempts < max_attempts and not cancel_requested:
+            if _update(
+                engine, job_id, stale,
+                status="queued", message=f"Thử lại / retrying (no heartbeat since {since})",
+            ):  # fmt: skip
+                requeued.append(job_id)
+        elif _update(
+            engine, job_id, stale,
+            status="failed", finished_at=real_now(), message="Thất bại / failed",
+            error=f"Tiến trình xử lý dừng giữa chừng {attempts} lần (nhịp cuối {since} UTC) / "
+            f"the consumer stopped {attempts} times (last heartbeat {since} UTC)",
+        ):  # fmt: skip
+            failed.append(job_id)
     for job_id in requeued:
         _enqueue(job_id)
     if requeued or failed:

@@ -106,7 +106,8 @@ def paginate(stmt: sa.Select, model: type[db.Model], page: PageQuery) -> tuple[l
 
 
 def page_of(items: Sequence[Any], page: PageQuery) -> tuple[list[Any], str | None]:
-    """One page of a list kept in memory (reference data); the cursor is a position in it."""
+    """One page of a list held in memory in a fixed order (reference data, a computed table);
+    the cursor is a position in it."""
     start = page.after_id
     chunk = list(items[start : start + page.limit])
     more = start + page.limit < len(items)

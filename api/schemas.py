@@ -1395,13 +1395,10 @@ class ForecastQuery(PlanningQuery):
     cursor: Annotated[str, Field(pattern=r"^[0-9]{1,9}$")] | None = None
 
 
-class TablePage(QueryModel):
+class TablePage(PageQuery):
     """Rows of a planning table in pages; the csv, xlsx and svg forms always hold every row."""
 
     limit: int = Field(500, ge=1, le=2000, description="Rows per JSON page; exports hold every row")
-    cursor: Annotated[str, Field(pattern=r"^[0-9]{1,9}$")] | None = Field(
-        None, description="Opaque: the previous page's next_cursor"
-    )
 
 
 class GapQuery(PlanningQuery, TablePage):

@@ -178,13 +178,9 @@ def train_job(job: Any, progress: jobs.Progress) -> dict[str, Any]:
     version, promote = job.params["version"], job.params.get("promote", "gate")
     if (root / version).is_dir():
         try:
-            return _json(
-                _conclude(root, version, model_store.read_metadata(root, version), promote)
-            )
+            stored = model_store.read_metadata(root, version)
         except model_store.ModelNotFound:
-            shutil.rmtree(root / version)
-    return _json(train(promote, version=version, progress=progress))
-
-
-def _json(value: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps(value, default=str))
+            shutil.rmtree(root / version)  # a half-written folder: no metadata yet
+        else:
+            return _conclude(root, version, stored, promote)
+    return train(promote, version=version, progress=progress)

@@ -21,6 +21,7 @@ from api.auth import current_principal
 from api.errors import ApiError, Forbidden, ValidationFailed
 from api.exports import XLSX_MIME, dict_table_response
 from api.openapi import operation
+from api.queries import page_of
 from api.schemas import (
     CoursePlanQuery,
     FairnessOut,
@@ -114,13 +115,6 @@ def _page(total: int, cursor: str | None, limit: int) -> tuple[int, int, str | N
     start = min(int(cursor) if cursor else 0, total)
     end = min(start + limit, total)
     return start, end, (str(end) if end < total else None)
-
-
-def _rows(records: list[dict[str, Any]], query: Any) -> tuple[list[dict[str, Any]], str | None]:
-    """One JSON page of a table's rows (a row position is a stable cursor: the tables are
-    computed afresh, in a fixed order, from the same registry and clock)."""
-    start, end, cursor = _page(len(records), query.cursor, query.limit)
-    return records[start:end], cursor
 
 
 def _require_one(frame: pd.DataFrame, what: str) -> None:
@@ -413,7 +407,7 @@ def get_gaps(query: GapQuery) -> Any:
                 "shortfall, negative = surplus; whiskers = 80 % interval",
             )
         )
-    items, cursor = _rows(_records(gaps), query)
+    items, cursor = page_of(_records(gaps), query)
     return {
         "title": GAP_TITLE,
         "first_month": str(pd.Period(scope.today, "M")),
@@ -445,7 +439,7 @@ def get_course_plan(query: CoursePlanQuery) -> Any:
     summary = _filter(result.summary, query)
     if query.format in ("csv", "xlsx"):
         return dict_table_response(_records(rows), "ke-hoach-dao-tao", query.format)
-    items, cursor = _rows(_records(rows), query)
+    items, cursor = page_of(_records(rows), query)
     return {
         "title": PLAN_TITLE,
         "first_month": str(pd.Period(scope.today, "M")),
@@ -492,7 +486,7 @@ def get_placement_results(query: PlacementQuery) -> Any:
                 percent=True,
             )
         )
-    items, cursor = _rows(_records(frame), query)
+    items, cursor = page_of(_records(frame), query)
     return {
         "title": f"Kết quả việc làm theo {query.by} / placement results by {query.by}",
         "items": items,
@@ -537,7 +531,7 @@ def get_fairness(query: FairnessQuery) -> Any:
                 caption="Vạch = khoảng 95 % (bootstrap) / whiskers = 95 % bootstrap interval",
             )
         )
-    page, cursor = _rows(groups, query)
+    page, cursor = page_of(groups, query)
     return {
         "scorer": audit["scorer"],
         "model_version": audit["model_version"],
