@@ -12,14 +12,14 @@ gain. Nothing is referred until a caseworker confirms pairs.
 from __future__ import annotations
 
 import datetime as dt
-import threading
+import time
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from flask import Flask, current_app
 
+from api import jobs
 from api.auth import Principal
 from api.extensions import db
 from api.matching import model_holder, serving
@@ -28,6 +28,7 @@ from api.models import (
     AllocationRun,
     Commitment,
     Enrollment,
+    Job,
     Referral,
     ReferralEvent,
     Worker,
@@ -201,46 +202,72 @@ def execute(run: AllocationRun, progress=None) -> None:
     report(1.0, "xong / done")
 
 
-def start(run: AllocationRun, background: bool) -> None:
-    """Run now, or in a thread that reports progress on the run's row."""
-    if not background:
-        try:
-            execute(run)
-        except Exception as error:
-            db.session.rollback()
-            _fail(run.id, error)
-            raise
+def submit(run: AllocationRun, principal: Principal | None) -> Job:
+    """Queue the round for a consumer (every size: a round can take minutes on a province,
+    and a web process that restarts must not take it down)."""
+    job = jobs.submit("allocation", {"run_id": run.id}, principal)
+    run.job_id = job.id
+    db.session.commit()
+    return job
+
+
+def wait(run: AllocationRun, seconds: float) -> bool:
+    """Wait up to ``seconds`` for a consumer to finish the round; whether it has.
+
+    A small round takes well under a second, so the caller can answer it directly (201)
+    instead of sending the user to poll (202)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        db.session.refresh(run)
+        if run.status != "running" or time.monotonic() >= deadline:
+            return run.status != "running"
+        db.session.rollback()  # end the read snapshot, so the next look sees the consumer's
+        time.sleep(0.1)
+
+
+@jobs.handler("allocation")
+def allocation_job(job: Job, progress: jobs.Progress) -> dict[str, Any]:
+    """A round as a background job; idempotent: a retry after a consumer died starts again
+    from no pairs (a finished round is left as it is)."""
+    run = db.session.get(AllocationRun, int(job.params["run_id"]))
+    if run is None:
+        raise LookupError(f"no allocation #{job.params['run_id']}")
+    if run.status == "done":
+        return {"run_id": run.id, "summary": run.summary}
+    db.session.execute(sa.delete(AllocationPair).where(AllocationPair.run_id == run.id))
+    run.status, run.finished_at = "running", None
+
+    def report(fraction: float, message: str) -> None:
+        db.session.commit()  # the round's own progress, for GET /allocations/{id}
+        progress(fraction, message)
+
+    execute(run, report)
+    db.session.commit()
+    return {"run_id": run.id, "summary": run.summary}
+
+
+@jobs.on_failure("allocation")
+def allocation_failed(params: dict[str, Any], reason: str) -> None:
+    """The job failed, was cancelled or was given up by the reaper: so is the round, with
+    the reason (never ``running`` for ever)."""
+    run = db.session.get(AllocationRun, int(params["run_id"]))
+    if run is not None and run.status == "running":
+        db.session.execute(
+            sa.delete(AllocationPair).where(AllocationPair.run_id == run.id)
+        )  # nothing half-written stays
+        run.status, run.finished_at, run.message = "failed", utcnow(), reason[:500]
         db.session.commit()
-        return
-    app = current_app._get_current_object()
-    thread = threading.Thread(target=_work, args=(app, run.id), daemon=True)
-    app.extensions.setdefault("caunoi_allocation_threads", {})[run.id] = thread
-    thread.start()
 
 
-def _work(app: Flask, run_id: int) -> None:
-    with app.app_context():
-        run = db.session.get(AllocationRun, run_id)
-
-        def progress(fraction: float, message: str) -> None:
-            db.session.commit()  # make progress visible to readers
-
-        try:
-            execute(run, progress)
-            db.session.commit()
-        except Exception as error:  # the run records why; nothing half-written stays
-            db.session.rollback()
-            _fail(run_id, error)
-        finally:
-            db.session.remove()
-
-
-def _fail(run_id: int, error: Exception) -> None:
-    run = db.session.get(AllocationRun, run_id)
-    if run is not None:
-        run.status, run.finished_at = "failed", utcnow()
-        run.message = f"{type(error).__name__}: {error}"[:500]
-        db.session.commit()
+def run_here(run: AllocationRun, progress: jobs.Progress | None = None) -> None:
+    """Run a round in this process (``caunoi allocate``): the same work, no queue."""
+    try:
+        execute(run, progress)
+    except Exception as error:
+        db.session.rollback()
+        allocation_failed({"run_id": run.id}, f"{type(error).__name__}: {error}")
+        raise
+    db.session.commit()
 
 
 def confirm(run: AllocationRun, pair_ids: list[int] | None, principal: Principal) -> dict:

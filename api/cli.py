@@ -304,7 +304,7 @@ def register(app: Flask) -> None:
         """Propose an allocation round (stored, nothing referred) and print its summary."""
         from pydantic import ValidationError
 
-        from api.allocations import execute
+        from api.allocations import run_here
         from api.models import AllocationPair, AllocationRun
         from api.schemas import AllocationIn
 
@@ -340,7 +340,7 @@ def register(app: Flask) -> None:
                     bar.update(step)
                     done[0] += step
 
-            execute(run, progress)
+            run_here(run, progress)
         db.session.commit()
         summary = run.summary
         mine, greedy = summary["policy"], summary["greedy_top1"]

@@ -41,6 +41,9 @@ class DefaultConfig:
     # An import file larger than this (bytes; about 13,000 worker rows of CSV) is imported
     # by a background job (202); smaller ones answer their report at once.
     IMPORT_JOB_ABOVE_BYTES: int = 2 * 1024 * 1024
+    # POST /allocations waits this long for a consumer to finish the round and answers it
+    # directly (201); a round still running by then is answered 202, to poll.
+    ALLOCATION_WAIT_S: float = 2.0
     RATELIMIT_STORAGE_URI: str = "memory://"
     # How long a write waits for another's lock (SQLite's busy timeout, PostgreSQL's
     # lock_timeout) before the request gets 503.

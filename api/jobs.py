@@ -43,8 +43,11 @@ ACTIVE = ("queued", "running")
 Progress = Callable[[float, str], None]
 Handler = Callable[[Job, Progress], dict[str, Any]]
 HANDLERS: dict[str, Handler] = {}
+#: Called with a job's parameters and the reason when it fails, is cancelled or is given up,
+#: so that the work's own record (an allocation round) says so too.
+FAILURE_HOOKS: dict[str, Callable[[dict[str, Any], str], None]] = {}
 #: Where the handlers live, next to the work they do.
-HANDLER_MODULES = ("api.training", "api.importing")
+HANDLER_MODULES = ("api.training", "api.importing", "api.allocations")
 
 
 class Cancelled(Exception):
@@ -59,6 +62,27 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
         return function
 
     return register
+
+
+def on_failure(kind: str) -> Callable[[Callable], Callable]:
+    """Register what to do to a kind's own record when one of its jobs ends without result."""
+
+    def register(function: Callable[[dict[str, Any], str], None]) -> Callable:
+        FAILURE_HOOKS[kind] = function
+        return function
+
+    return register
+
+
+def _failed(kind: str, params: dict[str, Any], reason: str) -> None:
+    hook = FAILURE_HOOKS.get(kind)
+    if hook is None:
+        return
+    try:
+        hook(params, reason)
+    except Exception:  # the job row already says why; the hook is a courtesy
+        db.session.rollback()
+        log.exception("failure hook of a %s job", kind)
 
 
 def real_now() -> dt.datetime:
@@ -170,6 +194,7 @@ def execute(job_id: int) -> None:
     if not _claim(engine, job_id):
         return  # cancelled, or taken by another consumer
     job = db.session.get(Job, job_id)
+    kind, params = job.kind, dict(job.params)
     beat = _Heartbeat(engine, job_id, float(current_app.config["JOB_HEARTBEAT_S"]))
     beat.start()
 
@@ -190,10 +215,13 @@ def execute(job_id: int) -> None:
     except Cancelled:
         db.session.rollback()
         _finish(engine, job_id, "cancelled", message="Đã hủy / cancelled")
+        _failed(kind, params, "Đã hủy / cancelled")
     except Exception as error:  # the job fails with the reason; the consumer goes on
         db.session.rollback()
-        log.exception("job %s (%s) failed", job_id, job.kind)
+        log.exception("job %s (%s) failed", job_id, kind)
+        reason = f"{type(error).__name__}: {error}"[:2000]
         _finish(engine, job_id, "failed", message="Thất bại / failed", error=str(error)[:2000])
+        _failed(kind, params, reason)
     else:
         # Handlers return what they computed; the row stores it as JSON (dates as text).
         result = json.loads(json.dumps(result, default=str))
@@ -231,12 +259,13 @@ def reap(stale_s: float | None = None) -> dict[str, list[int]]:
     stale = sa.and_(Job.status == "running", Job.heartbeat_at < cutoff)
     rows = db.session.execute(
         sa.select(
-            Job.id, Job.attempts, Job.max_attempts, Job.cancel_requested, Job.heartbeat_at
+            Job.id, Job.attempts, Job.max_attempts, Job.cancel_requested, Job.heartbeat_at,
+            Job.kind, Job.params,
         ).where(stale)
     ).all()
     db.session.commit()
     requeued, failed = [], []
-    for job_id, attempts, max_attempts, cancel_requested, heartbeat in rows:
+    for job_id, attempts, max_attempts, cancel_requested, heartbeat, kind, params in rows:
         since = heartbeat.isoformat(timespec="seconds")
         if attempts < max_attempts and not cancel_requested:
             if _update(
@@ -244,13 +273,18 @@ def reap(stale_s: float | None = None) -> dict[str, list[int]]:
                 status="queued", message=f"Thử lại / retrying (no heartbeat since {since})",
             ):  # fmt: skip
                 requeued.append(job_id)
-        elif _update(
-            engine, job_id, stale,
-            status="failed", finished_at=real_now(), message="Thất bại / failed",
-            error=f"Tiến trình xử lý dừng giữa chừng {attempts} lần (nhịp cuối {since} UTC) / "
-            f"the consumer stopped {attempts} times (last heartbeat {since} UTC)",
-        ):  # fmt: skip
-            failed.append(job_id)
+        else:
+            reason = (
+                f"Tiến trình xử lý dừng giữa chừng {attempts} lần (nhịp cuối {since} UTC) / "
+                f"the consumer stopped {attempts} times (last heartbeat {since} UTC)"
+            )
+            if _update(
+                engine, job_id, stale,
+                status="failed", finished_at=real_now(), message="Thất bại / failed",
+                error=reason,
+            ):  # fmt: skip
+                failed.append(job_id)
+                _failed(kind, params, reason)
     for job_id in requeued:
         _enqueue(job_id)
     if requeued or failed:
@@ -260,10 +294,13 @@ def reap(stale_s: float | None = None) -> dict[str, list[int]]:
 
 def cancel(job: Job) -> Job:
     """A queued job is cancelled at once; a running one at its next progress report."""
-    if job.status == "queued":
+    queued = job.status == "queued"
+    if queued:
         job.status, job.finished_at, job.message = "cancelled", real_now(), "Đã hủy / cancelled"
     job.cancel_requested = True
     db.session.commit()
+    if queued:
+        _failed(job.kind, dict(job.params), "Đã hủy / cancelled")
     return job
 
 

@@ -320,6 +320,8 @@ class AllocationRun(db.Model):
     message: Mapped[str | None] = mapped_column(sa.String(500))
     summary: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     finished_at: Mapped[dt.datetime | None]
+    # The background job doing the round (api.allocations): its attempts and heartbeat.
+    job_id: Mapped[int | None] = mapped_column(index=True)
 
 
 class AllocationPair(db.Model):

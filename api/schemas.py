@@ -1318,6 +1318,7 @@ class AllocationOut(BaseModel):
     status: Literal["running", "done", "failed"]
     progress: float
     message: str | None
+    job_id: int | None = Field(description="The background job doing the round: GET /jobs/{id}")
     summary: AllocationSummary | None
     pairs: list[AllocationPairOut] | None = Field(
         description="Caseworkers and admins only; null for planners"

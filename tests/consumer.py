@@ -76,6 +76,53 @@ class Consumer:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+
+class Server(Consumer):
+    """``caunoi serve`` (gunicorn) in a subprocess on the app's database, at ``url``."""
+
+    def __init__(self, app: Flask, log: Path, port: int, **settings: str) -> None:
+        super().__init__(app, log, **settings)
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+
+    def __enter__(self) -> Server:
+        import urllib.request
+
+        with self.log.open("ab") as handle:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port),
+                 "--workers", "1"],
+                cwd=ROOT, env=self.env, stdout=handle, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while True:  # up once it answers its health check
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=2):
+                    return self
+            except OSError as error:
+                if time.monotonic() > deadline or not self.alive():
+                    message = "the server did not start:\n" + self.output()[-2000:]
+                    raise RuntimeError(message) from error
+                time.sleep(0.2)
+
+    def kill(self) -> None:
+        """SIGKILL to gunicorn's master and its workers, as a crashed machine."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.alive():
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
 
 def wait_for(client: Any, url: str, headers: dict[str, str], until: Any, timeout: float = 60):
     """Poll a job's URL until ``until(body)`` holds; the last body.

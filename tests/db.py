@@ -67,6 +67,9 @@ def app_config(
         # The job queue's SQLite file (a consumer process started by a test opens it too).
         "JOBS_SQLITE": str(Path(tmp_path) / "jobs.sqlite3"),
         "SECRET_KEY": "test-secret-key",
+        # No consumer runs unless a test starts one (tests/consumer.py): a round is answered
+        # 202 at once rather than after a wait for a consumer that is not there.
+        "ALLOCATION_WAIT_S": 0.0,
     }
     if ON_POSTGRES:
         config["SQLALCHEMY_DATABASE_URI"] = TEST_DATABASE_URL

@@ -7,13 +7,13 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, Response, current_app
 
-from api.allocations import confirm, start
+from api.allocations import confirm, submit, wait
 from api.auth import current_principal
 from api.errors import Conflict, Forbidden, NotFound
 from api.exports import XLSX_MIME, table_response
 from api.extensions import db
 from api.models import AllocationPair, AllocationRun, Commitment, Enterprise, Worker
-from api.openapi import operation
+from api.openapi import json_response, operation
 from api.queries import in_province_scope
 from api.schemas import (
     AllocationIn,
@@ -29,8 +29,6 @@ bp = Blueprint("allocations", __name__, url_prefix="/api/v1")
 
 PROPOSERS = ("planner", "caseworker", "admin")
 STAFF = ("caseworker", "admin")
-# Populations above this many workers run in a background thread and report progress.
-BACKGROUND_ABOVE = 20_000
 
 
 def _run(run_id: int) -> AllocationRun:
@@ -92,6 +90,7 @@ def allocation_out(run: AllocationRun, after_id: int = 0, limit: int = 100) -> d
         "status": run.status,
         "progress": run.progress,
         "message": run.message,
+        "job_id": run.job_id,
         "summary": run.summary,
         "pairs": pairs,
         "next_cursor": cursor,
@@ -107,13 +106,15 @@ def allocation_out(run: AllocationRun, after_id: int = 0, limit: int = 100) -> d
     body=AllocationIn,
     response=AllocationOut,
     status=201,
+    also={202: (AllocationOut, "Still running after a few seconds: poll its Location")},
 )
-def create_allocation(body: AllocationIn) -> dict[str, Any]:
+def create_allocation(body: AllocationIn) -> Any:
     """One proposal for a population: each worker to at most one commitment, each commitment
     at most floor(open slots × over_referral_factor) workers; max_hires maximises expected
-    hires exactly, stable is worker-optimal and stable. Large populations run in the
-    background: poll GET /allocations/{id} for `progress`. Nothing is referred until a
-    caseworker confirms."""
+    hires exactly, stable is worker-optimal and stable. A background job does the round;
+    one done within about 2 seconds is answered 201, a longer one 202 with its Location:
+    poll GET /allocations/{id} for `progress`. Nothing is referred until a caseworker
+    confirms."""
     principal = current_principal()
     params = body.model_dump(mode="json")
     scope = principal.province_code
@@ -133,20 +134,18 @@ def create_allocation(body: AllocationIn) -> dict[str, Any]:
         province_scope=scope,
         status="running",
         progress=0.0,
+        message="Đang chờ / queued",
     )
     db.session.add(run)
     db.session.commit()
-    population = db.session.scalar(
-        sa.select(sa.func.count()).select_from(Worker).where(Worker.erased_at.is_(None))
+    submit(run, principal)
+    if wait(run, float(current_app.config["ALLOCATION_WAIT_S"])):
+        return allocation_out(run)
+    response = json_response(
+        AllocationOut.model_validate(allocation_out(run)).model_dump(mode="json"), 202
     )
-    limit = current_app.config.get("ALLOCATION_BACKGROUND_ABOVE", BACKGROUND_ABOVE)
-    if population > limit:
-        # Answer from what is known now; the thread owns the run's row from here on.
-        answer = allocation_out(run)
-        start(run, background=True)
-        return answer
-    start(run, background=False)
-    return allocation_out(run)
+    response.headers["Location"] = f"/api/v1/allocations/{run.id}"
+    return response
 
 
 @operation(

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -38,6 +39,7 @@ from tests.acceptance.worlds import (
     demo_config,
     open_registry,
 )
+from tests.consumer import Consumer
 
 
 @pytest.fixture(scope="session", params=RUN_WORLDS, ids=[w.name for w in RUN_WORLDS])
@@ -67,6 +69,25 @@ def _world(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[DemoWor
 def demo_data(_world: DemoWorld) -> DemoData:
     """The world's generated data set, as written to the import files."""
     return _world.data
+
+
+@pytest.fixture(scope="session")
+def _world_consumer(_world: DemoWorld) -> Iterator[dict[str, Consumer]]:
+    """One job consumer per world, started when a test first needs it (:func:`consumer`)."""
+    holder: dict[str, Consumer] = {}
+    yield holder
+    if "consumer" in holder:
+        holder["consumer"].__exit__(None, None, None)
+
+
+@pytest.fixture
+def consumer(demo: DemoWorld, _world_consumer: dict[str, Consumer]) -> Consumer:
+    """The world's consumer, running (started again if a test killed it)."""
+    current = _world_consumer.get("consumer")
+    if current is None or not current.alive():
+        log = Path(demo.app.config["MODELS_DIR"]).parent / "consumer.log"
+        current = _world_consumer["consumer"] = Consumer(demo.app, log).__enter__()
+    return current
 
 
 @pytest.fixture

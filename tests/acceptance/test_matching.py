@@ -4,16 +4,19 @@ pathways, the model registry and allocation rounds."""
 from __future__ import annotations
 
 import json
+import socket
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from api.extensions import db
-from api.models import Commitment, Enterprise, Referral, Worker
+from api.models import Commitment, Enterprise, Job, Referral, Worker
 from api.queries import employed_worker_ids
 from matcher import clock, model_store
-from tests.consumer import Consumer, wait_for
+from tests.consumer import Consumer, Server, wait_for
 
 FINAL = ("done", "failed", "cancelled")
 
@@ -288,7 +291,7 @@ def test_model_from_another_sklearn_version_is_refused(demo):
 
 @pytest.mark.writes
 @pytest.mark.one_world
-def test_training_survives_its_consumer_being_killed_mid_job(demo):
+def test_training_survives_its_consumer_being_killed_mid_job(demo, consumer):
     """kill -9 of the consumer while it trains: the job is noticed by its stopped heartbeat,
     retried once by another consumer, and done; the retry stores one version, not two."""
     app, tokens = demo.app, demo.tokens
@@ -298,13 +301,11 @@ def test_training_survives_its_consumer_being_killed_mid_job(demo):
     before = {p.name for p in root.iterdir()}
     url = client.post("/api/v1/models/train", json={"promote": "never"}, headers=headers)
     url = url.get_json()["url"]
-    log = root.parent / "consumer-killed.log"
-    with Consumer(app, log) as doomed:
-        training = wait_for(
-            client, url, headers, lambda b: b["status"] == "running" and b["progress"] >= 0.15
-        )
-        assert training["status"] == "running", doomed.output()[-2000:]
-        doomed.kill()
+    training = wait_for(
+        client, url, headers, lambda b: b["status"] == "running" and b["progress"] >= 0.15
+    )
+    assert training["status"] == "running", consumer.output()[-2000:]
+    consumer.kill()
     with Consumer(app, root.parent / "consumer-second.log") as second:
         job = wait_for(client, url, headers, lambda b: b["status"] in FINAL, timeout=120)
     assert job["status"] == "done" and job["attempts"] == 2, (job, second.output()[-2000:])
@@ -313,14 +314,15 @@ def test_training_survives_its_consumer_being_killed_mid_job(demo):
 
 
 @pytest.mark.writes
-def test_training_again_gates_against_current_and_promote_switches_without_restart(demo):
+def test_training_again_gates_against_current_and_promote_switches_without_restart(
+    demo, consumer
+):
     app, tokens, trained = demo.app, demo.tokens, demo.trained
     client = app.test_client()
     headers = {"Authorization": f"Bearer {tokens['admin']}"}
     response = client.post("/api/v1/models/train", json={"promote": "never"}, headers=headers)
     assert response.status_code == 202, response.get_json()
-    with Consumer(app, Path(app.config["MODELS_DIR"]).parent / "consumer.log") as consumer:
-        job = wait_for(client, response.get_json()["url"], headers, lambda b: b["status"] in FINAL)
+    job = wait_for(client, response.get_json()["url"], headers, lambda b: b["status"] in FINAL)
     assert job["status"] == "done", (job, consumer.output()[-2000:])
     listed = _get(app, tokens, "/api/v1/models", role="admin", limit=200).get_json()["items"]
     new = next(m for m in listed if m["version"] == job["result"]["version"])
@@ -366,14 +368,23 @@ def _post(app, tokens, url, body, role="caseworker"):
     )
 
 
+def _round(app, tokens, body, role="caseworker") -> dict:
+    """Propose a round and wait for the world's consumer to finish it; the finished round."""
+    response = _post(app, tokens, "/api/v1/allocations", body, role=role)
+    assert response.status_code in (201, 202), response.get_json()
+    headers = {"Authorization": f"Bearer {tokens[role]}"}
+    url = f"/api/v1/allocations/{response.get_json()['id']}"
+    run = wait_for(app.test_client(), url, headers, lambda b: b["status"] != "running", 180)
+    assert run["status"] == "done", run
+    return run
+
+
 @pytest.mark.writes
 @pytest.mark.parametrize("policy", ["max_hires", "stable"])
-def test_allocation_respects_capacities_and_planners_see_summary_only(demo, policy):
+def test_allocation_respects_capacities_and_planners_see_summary_only(demo, consumer, policy):
     app, tokens = demo.app, demo.tokens
-    response = _post(app, tokens, "/api/v1/allocations", {"policy": policy}, role="planner")
-    assert response.status_code == 201, response.get_json()
-    run = response.get_json()
-    assert run["status"] == "done" and run["pairs"] is None
+    run = _round(app, tokens, {"policy": policy}, role="planner")
+    assert run["pairs"] is None
     summary = run["summary"]
     assert summary["policy"]["workers_placed"] <= summary["population"]
     full = _get(app, tokens, f"/api/v1/allocations/{run['id']}", limit=200).get_json()
@@ -414,17 +425,17 @@ def test_allocation_respects_capacities_and_planners_see_summary_only(demo, poli
 
 
 @pytest.mark.writes
-def test_max_hires_beats_greedy_top1_by_ten_percent_on_demo(demo):
+def test_max_hires_beats_greedy_top1_by_ten_percent_on_demo(demo, consumer):
     app, tokens = demo.app, demo.tokens
-    run = _post(app, tokens, "/api/v1/allocations", {"policy": "max_hires"}).get_json()
+    run = _round(app, tokens, {"policy": "max_hires"})
     summary = run["summary"]
     assert summary["gain_percent"] >= 10.0, summary
 
 
 @pytest.mark.writes
-def test_confirm_refers_chosen_pairs_only_and_export(demo):
+def test_confirm_refers_chosen_pairs_only_and_export(demo, consumer):
     app, tokens = demo.app, demo.tokens
-    run = _post(app, tokens, "/api/v1/allocations", {"policy": "max_hires"}).get_json()
+    run = _round(app, tokens, {"policy": "max_hires"})
     before = db.session.scalar(sa.select(sa.func.count()).select_from(Referral))
     chosen = [p["id"] for p in run["pairs"][:3]]
     result = _post(app, tokens, f"/api/v1/allocations/{run['id']}/confirm", {"pair_ids": chosen})
@@ -445,13 +456,11 @@ def test_confirm_refers_chosen_pairs_only_and_export(demo):
 
 
 @pytest.mark.writes
-def test_allocation_population_filters_by_dates(demo):
+def test_allocation_population_filters_by_dates(demo, consumer):
     """Dates in the stored parameters are compared as dates (PostgreSQL refused text)."""
     app, tokens = demo.app, demo.tokens
     body = {"graduated_since": "2000-01-01", "available_by": clock.today().isoformat()}
-    response = _post(app, tokens, "/api/v1/allocations", body)
-    assert response.status_code == 201, response.get_json()
-    assert response.get_json()["summary"]["population"] > 0
+    assert _round(app, tokens, body)["summary"]["population"] > 0
 
 
 @pytest.mark.writes
@@ -467,16 +476,46 @@ def test_cli_allocate_prints_summary_and_writes_pairs(demo, tmp_path):
 
 
 @pytest.mark.writes
-def test_large_allocation_runs_in_background_and_reports_progress(demo):
+@pytest.mark.one_world
+def test_a_round_finishes_though_the_web_server_is_killed_mid_round(demo, consumer):
+    """The round is the consumer's work: a web server that dies (kill -9, a restart) after
+    answering 202 takes nothing with it, and the server started again reports the end."""
     app, tokens = demo.app, demo.tokens
-    app.config["ALLOCATION_BACKGROUND_ABOVE"] = 0
-    try:
-        response = _post(app, tokens, "/api/v1/allocations", {"policy": "max_hires"})
-    finally:
-        del app.config["ALLOCATION_BACKGROUND_ABOVE"]
-    assert response.status_code == 201
-    run_id = response.get_json()["id"]
-    app.extensions["caunoi_allocation_threads"][run_id].join(timeout=120)
-    body = _get(app, tokens, f"/api/v1/allocations/{run_id}").get_json()
-    assert body["status"] == "done" and body["progress"] == 1.0
-    assert body["summary"]["policy"]["workers_placed"] > 0
+    headers = {
+        "Authorization": f"Bearer {tokens['caseworker']}",
+        "Content-Type": "application/json",
+    }
+    log = Path(app.config["MODELS_DIR"]).parent / "server.log"
+    port = _free_port()
+
+    def call(server, method, path, body=None):
+        request = urllib.request.Request(
+            server.url + path, method=method, headers=headers,
+            data=json.dumps(body).encode() if body is not None else None,
+        )  # fmt: skip
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+
+    with Server(app, log, port, ALLOCATION_WAIT_S="0") as server:
+        status, queued = call(server, "POST", "/api/v1/allocations", {"policy": "max_hires"})
+        assert status == 202 and queued["status"] == "running", queued
+        server.kill()
+    assert not server.alive()
+    with Server(app, log, port) as again:
+        deadline = time.monotonic() + 180
+        while True:
+            status, run = call(again, "GET", f"/api/v1/allocations/{queued['id']}")
+            if run["status"] != "running" or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+    assert run["status"] == "done" and run["progress"] == 1.0, (run, consumer.output()[-2000:])
+    assert run["summary"]["policy"]["workers_placed"] > 0 and run["pairs"]
+    db.session.rollback()
+    job = db.session.get(Job, run["job_id"])
+    assert job.status == "done" and job.attempts == 1
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

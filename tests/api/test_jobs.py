@@ -152,3 +152,61 @@ def test_a_large_import_is_a_job_and_reports_when_done(job_app, tmp_path):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Worker)) == 3
     # The upload is not kept once the job has ended.
     assert db.session.scalar(sa.select(Job.payload).where(Job.id == ended["id"])) is None
+
+
+def test_an_allocation_round_is_a_job_answered_directly_when_quick(job_app, tmp_path):
+    from tests import factories
+
+    world = factories.build_world()
+    db.session.commit()
+    client = job_app.test_client()
+    headers = _headers(job_app, "caseworker")
+    queued = client.post("/api/v1/allocations", json={}, headers=headers)
+    assert queued.status_code == 202, queued.get_json()  # no consumer yet
+    url = queued.headers["Location"]
+
+    job_app.config["ALLOCATION_WAIT_S"] = 20.0  # a consumer is there: wait for it
+    with Consumer(job_app, tmp_path / "consumer.log") as consumer:
+        ended = wait_for(client, url, headers, lambda b: b["status"] != "running")
+        direct = client.post("/api/v1/allocations", json={"policy": "stable"}, headers=headers)
+
+    assert ended["status"] == "done" and ended["progress"] == 1.0, consumer.output()[-2000:]
+    assert ended["summary"]["population"] >= 1
+    assert {p["worker_id"] for p in ended["pairs"]} <= {world.worker.id, world.referred_worker.id}
+    assert direct.status_code == 201, direct.get_json()
+    assert direct.get_json()["status"] == "done" and direct.get_json()["pairs"] is not None
+    job = client.get(f"/api/v1/jobs/{ended['job_id']}", headers=headers).get_json()
+    assert job["kind"] == "allocation" and job["status"] == "done" and job["attempts"] == 1
+
+
+def test_a_round_whose_job_is_given_up_ends_failed_with_the_reason(client, world, auth):
+    from api.models import AllocationRun
+
+    long_ago = jobs.real_now() - dt.timedelta(minutes=10)
+    run = AllocationRun(policy="max_hires", params={}, status="running", progress=0.5)
+    db.session.add(run)
+    db.session.flush()
+    job = Job(kind="allocation", params={"run_id": run.id}, status="running", attempts=2,
+              heartbeat_at=long_ago, started_at=long_ago)  # fmt: skip
+    db.session.add(job)
+    db.session.flush()
+    run.job_id = job.id
+    db.session.commit()
+
+    assert jobs.reap() == {"requeued": [], "failed": [job.id]}
+
+    body = client.get(f"/api/v1/allocations/{run.id}", headers=auth("caseworker")).get_json()
+    assert body["status"] == "failed" and "the consumer stopped 2 times" in body["message"]
+    assert body["job_id"] == job.id
+
+
+def test_a_cancelled_round_ends_failed_and_is_not_run(client, world, auth):
+    response = client.post("/api/v1/allocations", json={}, headers=auth("caseworker"))
+    body = response.get_json()
+    cancelled = client.post(f"/api/v1/jobs/{body['job_id']}/cancel", headers=auth("caseworker"))
+    assert cancelled.status_code == 200, cancelled.get_json()
+
+    jobs.execute(body["job_id"])  # a consumer that takes it now finds it cancelled
+
+    run = client.get(f"/api/v1/allocations/{body['id']}", headers=auth("caseworker")).get_json()
+    assert run["status"] == "failed" and "cancelled" in run["message"] and run["pairs"] is None

@@ -15,11 +15,11 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from api import create_app
+from api import create_app, jobs
 from api.auth import create_token
 from api.exports import table_response
 from api.extensions import db
-from api.models import AccessLog, AllocationPair, AllocationRun, ApiToken, Referral, Worker
+from api.models import AccessLog, AllocationPair, AllocationRun, ApiToken, Job, Referral, Worker
 from matcher import clock
 from tests import factories, xlsx_files
 from tests.api.conftest import make_app
@@ -179,14 +179,20 @@ def test_scoped_caseworker_cannot_allocate_for_another_province(client, world, p
 def test_scoped_round_draws_its_population_from_the_scope_only(client, world, province_token):
     outside = factories.worker(ward_code=HA_NOI_WARD, trades=["garment"])
     db.session.commit()
+    outside_id = outside.id
 
     response = client.post("/api/v1/allocations", json={}, headers=bearer(province_token))
 
-    assert response.status_code == 201, response.get_json()
-    run = response.get_json()
-    assert run["params"]["province_code"] == "33"
-    assert outside.id not in {p["worker_id"] for p in run["pairs"]}
+    assert response.status_code == 202, response.get_json()
+    queued = response.get_json()
+    assert queued["params"]["province_code"] == "33" and queued["status"] == "running"
+    assert response.headers["Location"] == f"/api/v1/allocations/{queued['id']}"
+    jobs.execute(queued["job_id"])  # what a consumer does with the queued job
+    run = client.get(response.headers["Location"], headers=bearer(province_token)).get_json()
+    assert run["status"] == "done" and run["pairs"], run
+    assert outside_id not in {p["worker_id"] for p in run["pairs"]}
     assert db.session.get(AllocationRun, run["id"]).province_scope == "33"
+    assert db.session.get(Job, run["job_id"]).status == "done"
 
 
 def test_round_outside_scope_cannot_be_read_exported_or_confirmed(client, world, province_token):
@@ -467,7 +473,7 @@ def test_readyz_is_ready_once_migrated(migrated_client):
     response = migrated_client.get("/readyz")
 
     assert response.status_code == 200
-    assert response.get_json()["migration"] == "0006"
+    assert response.get_json()["migration"] == "0007"
 
 
 def test_database_down_answers_503_with_retry_after(tmp_path):
@@ -656,7 +662,8 @@ def test_integral_number_is_an_integer_and_tiny_float_a_number(client, world, au
         headers=auth("caseworker"),
     )  # fmt: skip
 
-    assert run.status_code == 201, run.get_json()
+    assert run.status_code == 202, run.get_json()  # queued: no consumer runs here
+    assert run.get_json()["params"]["candidates_per_worker"] == 7
     assert worker.status_code == 201, worker.get_json()
 
 
