@@ -391,8 +391,12 @@ def register(app: Flask) -> None:
     @app.cli.command("worker")
     @click.option("--workers", "n_workers", default=1, show_default=True, type=int,
                   help="Jobs run at once in this consumer (threads)")  # fmt: skip
-    def worker_command(n_workers: int) -> None:
-        """Consume background jobs (training, large imports) until Ctrl-C or SIGTERM."""
+    @click.option("--no-schedule", "no_schedule", is_flag=True,
+                  help="Leave the scheduled jobs (nightly training, hourly reaper) to "
+                  "other consumers")  # fmt: skip
+    def worker_command(n_workers: int, no_schedule: bool) -> None:
+        """Consume background jobs (training, rounds, large imports) and run the schedule
+        (nightly training, hourly reaper) until Ctrl-C or SIGTERM."""
         os.environ.setdefault("OMP_NUM_THREADS", "1")
         import logging
 
@@ -402,7 +406,7 @@ def register(app: Flask) -> None:
         )
         from api.jobs import run_consumer
 
-        run_consumer(current_app._get_current_object(), workers=n_workers)
+        run_consumer(current_app._get_current_object(), workers=n_workers, schedule=not no_schedule)
 
     @app.cli.command("serve")
     @click.option("--host", default="127.0.0.1", show_default=True)

@@ -44,6 +44,9 @@ class DefaultConfig:
     # POST /allocations waits this long for a consumer to finish the round and answers it
     # directly (201); a round still running by then is answered 202, to poll.
     ALLOCATION_WAIT_S: float = 2.0
+    # The nightly retraining (through the quality and fairness gates) starts at this UTC
+    # hour: 19:00 UTC is 02:00 in Vietnam.
+    NIGHTLY_TRAIN_UTC_HOUR: int = 19
     RATELIMIT_STORAGE_URI: str = "memory://"
     # How long a write waits for another's lock (SQLite's busy timeout, PostgreSQL's
     # lock_timeout) before the request gets 503.

@@ -31,7 +31,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, current_app
-from huey import Huey, RedisHuey, SqliteHuey
+from huey import Huey, RedisHuey, SqliteHuey, crontab
 
 from api.extensions import db
 from api.models import Job
@@ -132,6 +132,24 @@ def _make_queue(app: Flask) -> _Queue:
     def run_job(job_id: int) -> None:
         with app.app_context():
             execute(job_id)
+
+    # Scheduled work (UTC; Vietnam is UTC+7). Every consumer that runs the schedule enqueues
+    # it, so each task queues its job only when none is queued, running or already done for
+    # the same data (``caunoi worker --no-schedule`` leaves the schedule to other consumers).
+    @queue.periodic_task(crontab(minute="0", hour=str(app.config["NIGHTLY_TRAIN_UTC_HOUR"])))
+    def nightly_training() -> None:
+        from api.training import schedule_nightly
+
+        with app.app_context():
+            schedule_nightly()
+            db.session.remove()
+
+    @queue.periodic_task(crontab(minute="0"))
+    def hourly_reaper() -> None:
+        """A pass of the reaper on the schedule as well as each consumer's own thread."""
+        with app.app_context():
+            reap()
+            db.session.remove()
 
     return _Queue(queue, run_job)
 
@@ -307,7 +325,7 @@ def cancel(job: Job) -> Job:
 # ---------------------------------------------------------------- the consumer
 
 
-def run_consumer(app: Flask, workers: int = 1) -> None:
+def run_consumer(app: Flask, workers: int = 1, schedule: bool = True) -> None:
     """``caunoi worker``: consume until Ctrl-C or SIGTERM, reaping every ``JOB_REAP_S``.
 
     The reaper runs in each consumer (a thread), starting with a pass over what a dead
@@ -329,7 +347,9 @@ def run_consumer(app: Flask, workers: int = 1) -> None:
                 return
 
     threading.Thread(target=reaper, daemon=True, name="reaper").start()
-    consumer = queue_of(app).create_consumer(workers=workers, worker_type="thread")
+    consumer = queue_of(app).create_consumer(
+        workers=workers, worker_type="thread", periodic=schedule
+    )
     try:
         consumer.run()
     finally:

@@ -169,6 +169,28 @@ def _conclude(root: Path, version: str, metadata: dict[str, Any], promote: str) 
     }
 
 
+def schedule_nightly() -> Any:
+    """Queue the nightly retraining, through the gates, unless one is queued or running, or
+    the last nightly one saw these very referrals (nothing new to learn); the job or None."""
+    import sqlalchemy as sa
+
+    from api.extensions import db
+    from api.models import Job
+    from api.versions import current as data_versions
+
+    referrals = data_versions()["referrals"]
+    nightly = sa.select(Job).where(Job.kind == "train", Job.token_id.is_(None))
+    if db.session.execute(nightly.where(Job.status.in_(jobs.ACTIVE)).limit(1)).first():
+        return None
+    last = db.session.scalars(nightly.order_by(Job.id.desc()).limit(1)).first()
+    if last is not None and last.params.get("referrals_version") == referrals:
+        return None
+    version = model_store.new_version_name()
+    params = {"promote": "gate", "version": version, "scheduled": "nightly",
+              "referrals_version": referrals}  # fmt: skip
+    return jobs.submit("train", params)
+
+
 @jobs.handler("train")
 def train_job(job: Any, progress: jobs.Progress) -> dict[str, Any]:
     """Training as a background job. Idempotent: the version is named when the job is

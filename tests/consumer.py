@@ -54,7 +54,10 @@ class Consumer:
     def __enter__(self) -> Consumer:
         with self.log.open("ab") as handle:  # the child keeps its own copy of the descriptor
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "api.cli", "worker"], cwd=ROOT, env=self.env,
+                # No schedule: a nightly training queued at 19:00 UTC mid-test would compete
+                # with the test's own jobs (test_jobs checks the schedule itself).
+                [sys.executable, "-m", "api.cli", "worker", "--no-schedule"], cwd=ROOT,
+                env=self.env,
                 stdout=handle, stderr=subprocess.STDOUT,
             )  # fmt: skip
         return self

@@ -210,3 +210,34 @@ def test_a_cancelled_round_ends_failed_and_is_not_run(client, world, auth):
 
     run = client.get(f"/api/v1/allocations/{body['id']}", headers=auth("caseworker")).get_json()
     assert run["status"] == "failed" and "cancelled" in run["message"] and run["pairs"] is None
+
+
+def test_nightly_training_is_queued_once_and_only_for_new_referrals(client, world, auth):
+    from api.training import schedule_nightly
+    from api.versions import touch
+
+    first = schedule_nightly()
+    assert first is not None and first.params["scheduled"] == "nightly"
+    assert first.params["promote"] == "gate" and first.token_id is None
+    assert schedule_nightly() is None  # one is queued already (a second consumer's schedule)
+
+    first.status = "done"
+    db.session.commit()
+    assert schedule_nightly() is None  # nothing new since it trained
+
+    touch("referrals")
+    db.session.commit()
+    second = schedule_nightly()
+    assert second is not None and second.params["version"] != first.params["version"]
+
+
+def test_the_schedule_is_registered_on_the_queue(job_app):
+    names = {name.rsplit(".", 1)[-1] for name in jobs.queue_of(job_app)._registry._registry}
+    assert {"run_job", "nightly_training", "hourly_reaper"} <= names
+    periodic = {
+        task.name for task in jobs.queue_of(job_app).read_periodic(dt.datetime(2026, 12, 2, 19, 0))
+    }
+    assert {"nightly_training", "hourly_reaper"} <= periodic
+    assert {
+        t.name for t in jobs.queue_of(job_app).read_periodic(dt.datetime(2026, 12, 2, 19, 5))
+    } == set()
