@@ -24,6 +24,7 @@ import importlib
 import json
 import logging
 import os
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -254,7 +255,7 @@ def _claim(engine: sa.Engine, job_id: int) -> bool:
     return _update(
         engine, job_id, Job.status == "queued", ~Job.cancel_requested,
         status="running", attempts=Job.attempts + 1, started_at=now, heartbeat_at=now,
-        message="Đang chạy / running",
+        message="Đang chạy / running", worker=f"{socket.gethostname()}:{os.getpid()}"[:120],
     )  # fmt: skip
 
 

@@ -366,6 +366,8 @@ class Job(db.Model):
     max_attempts: Mapped[int] = mapped_column(default=2)
     cancel_requested: Mapped[bool] = mapped_column(default=False)
     heartbeat_at: Mapped[dt.datetime | None]
+    # host:pid of the consumer that claimed it last: which process did the work.
+    worker: Mapped[str | None] = mapped_column(sa.String(120))
     result: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     error: Mapped[str | None] = mapped_column(sa.String(2000))
     # An uploaded file the job reads (a large import), kept in the database so that a

@@ -1222,7 +1222,7 @@ JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
 
 class JobOut(BaseModel):
     id: int
-    kind: str = Field(description="train, …: what the job does")
+    kind: str = Field(description="train, allocation, import: what the job does")
     status: JobStatus
     progress: float = Field(ge=0, le=1)
     message: str | None = Field(description="What it is doing now, in Vietnamese / English")
@@ -1235,6 +1235,7 @@ class JobOut(BaseModel):
     created_at: UtcDateTime
     started_at: UtcDateTime | None
     heartbeat_at: UtcDateTime | None = Field(description="Last sign of life of its consumer")
+    worker: str | None = Field(description="host:pid of the consumer that last ran it")
     finished_at: UtcDateTime | None
     url: str = Field(description="Where to follow it: GET this until status is final")
 

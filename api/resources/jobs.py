@@ -35,6 +35,7 @@ def job_out(job: Job) -> dict[str, Any]:
         "created_at": job.created_at,
         "started_at": job.started_at,
         "heartbeat_at": job.heartbeat_at,
+        "worker": job.worker,
         "finished_at": job.finished_at,
         "url": f"/api/v1/jobs/{job.id}",
     }

@@ -72,6 +72,8 @@ def test_training_is_a_job_a_consumer_runs_and_reports(job_app, tmp_path):
     assert ended["status"] == "failed", consumer.output()
     assert "need at least 200 decided referrals" in ended["error"]
     assert ended["attempts"] == 1 and ended["finished_at"] and ended["started_at"]
+    host, pid = ended["worker"].rsplit(":", 1)  # the consumer's process did it, not this one
+    assert host and int(pid) == consumer.process.pid
     listed = client.get("/api/v1/jobs", headers=_headers(job_app)).get_json()["items"]
     assert [j["id"] for j in listed] == [body["id"]]
     # A caseworker neither sees nor can cancel the admin's job.
