@@ -234,7 +234,7 @@ def allocation_job(job: Job, progress: jobs.Progress) -> dict[str, Any]:
         raise LookupError(f"no allocation #{job.params['run_id']}")
     if run.status == "done":
         return {"run_id": run.id, "summary": run.summary}
-    db.session.execute(sa.delete(AllocationPair).where(AllocationPair.run_id == run.id))
+    _drop_pairs(run)
     run.status, run.finished_at = "running", None
 
     def report(fraction: float, message: str) -> None:
@@ -252,11 +252,13 @@ def allocation_failed(params: dict[str, Any], reason: str) -> None:
     the reason (never ``running`` for ever)."""
     run = db.session.get(AllocationRun, int(params["run_id"]))
     if run is not None and run.status == "running":
-        db.session.execute(
-            sa.delete(AllocationPair).where(AllocationPair.run_id == run.id)
-        )  # nothing half-written stays
+        _drop_pairs(run)  # nothing half-written stays
         run.status, run.finished_at, run.message = "failed", utcnow(), reason[:500]
         db.session.commit()
+
+
+def _drop_pairs(run: AllocationRun) -> None:
+    db.session.execute(sa.delete(AllocationPair).where(AllocationPair.run_id == run.id))
 
 
 def run_here(run: AllocationRun, progress: jobs.Progress | None = None) -> None:

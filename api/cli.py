@@ -340,8 +340,7 @@ def register(app: Flask) -> None:
                     bar.update(step)
                     done[0] += step
 
-            run_here(run, progress)
-        db.session.commit()
+            run_here(run, progress)  # it commits the round, or records why it failed
         summary = run.summary
         mine, greedy = summary["policy"], summary["greedy_top1"]
         click.echo(

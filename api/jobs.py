@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 #: Statuses a job can still leave.
 ACTIVE = ("queued", "running")
+CANCELLED = "Đã hủy / cancelled"
 Progress = Callable[[float, str], None]
 Handler = Callable[[Job, Progress], dict[str, Any]]
 HANDLERS: dict[str, Handler] = {}
@@ -233,8 +234,8 @@ def execute(job_id: int) -> None:
         result = HANDLERS[job.kind](job, progress)
     except Cancelled:
         db.session.rollback()
-        _finish(engine, job_id, "cancelled", message="Đã hủy / cancelled")
-        _failed(kind, params, "Đã hủy / cancelled")
+        _finish(engine, job_id, "cancelled", message=CANCELLED)
+        _failed(kind, params, CANCELLED)
     except Exception as error:  # the job fails with the reason; the consumer goes on
         db.session.rollback()
         log.exception("job %s (%s) failed", job_id, kind)
@@ -315,11 +316,11 @@ def cancel(job: Job) -> Job:
     """A queued job is cancelled at once; a running one at its next progress report."""
     queued = job.status == "queued"
     if queued:
-        job.status, job.finished_at, job.message = "cancelled", real_now(), "Đã hủy / cancelled"
+        job.status, job.finished_at, job.message = "cancelled", real_now(), CANCELLED
     job.cancel_requested = True
     db.session.commit()
     if queued:
-        _failed(job.kind, dict(job.params), "Đã hủy / cancelled")
+        _failed(job.kind, dict(job.params), CANCELLED)
     return job
 
 
