@@ -254,6 +254,34 @@ def register(app: Flask) -> None:
         model_store.promote(root, version)
         click.echo(f"đã áp dụng / promoted {version}: {reason.strip()}")
 
+    @app.cli.command("planning-refresh")
+    @click.option("--province", "province_code", help="One province's code; all if omitted.")
+    @click.option(
+        "--area-level",
+        type=click.Choice(["former_district", "park", "province"]),
+        default="former_district",
+        show_default=True,
+    )
+    @click.option("--queue", "queue_it", is_flag=True, help="Queue it for a consumer instead.")
+    @with_appcontext
+    def planning_refresh_command(
+        province_code: str | None, area_level: str, queue_it: bool
+    ) -> None:
+        """Compute and store one scope's planning results here (or queue the job); a scope
+        whose stored results are current is left as it is."""
+        from api import planning
+
+        scope = planning.Scope(province_code, area_level, clock.today())
+        if queue_it:
+            job = planning.request_refresh(scope)
+            click.echo(f"tác vụ / job #{job.id} ({job.status})")
+            return
+        row = planning.refresh(scope)
+        click.echo(
+            f"{row.scope_key} {row.as_of}: {row.seconds:.1f} s, {row.size / 1e6:.1f} MB "
+            f"(kết quả / result #{row.id})"
+        )
+
     @app.cli.command("allocate")
     @click.option(
         "--policy",

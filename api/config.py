@@ -47,6 +47,13 @@ class DefaultConfig:
     # The nightly retraining (through the quality and fairness gates) starts at this UTC
     # hour: 19:00 UTC is 02:00 in Vietnam.
     NIGHTLY_TRAIN_UTC_HOUR: int = 19
+    # The planning watcher (every minute) refreshes a stale scope once no planning table has
+    # been written for PLANNING_DEBOUNCE_S, or once its result is PLANNING_MAX_STALE_S old
+    # however busy the data are. A refresh that failed is not asked for again by a request
+    # for PLANNING_RETRY_S (it would fail the same way; the failed job is answered instead).
+    PLANNING_DEBOUNCE_S: float = 120.0
+    PLANNING_MAX_STALE_S: float = 3600.0
+    PLANNING_RETRY_S: float = 600.0
     RATELIMIT_STORAGE_URI: str = "memory://"
     # How long a write waits for another's lock (SQLite's busy timeout, PostgreSQL's
     # lock_timeout) before the request gets 503.

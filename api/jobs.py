@@ -49,7 +49,7 @@ HANDLERS: dict[str, Handler] = {}
 #: so that the work's own record (an allocation round) says so too.
 FAILURE_HOOKS: dict[str, Callable[[dict[str, Any], str], None]] = {}
 #: Where the handlers live, next to the work they do.
-HANDLER_MODULES = ("api.training", "api.importing", "api.allocations")
+HANDLER_MODULES = ("api.training", "api.importing", "api.allocations", "api.planning")
 
 
 class Cancelled(Exception):
@@ -146,6 +146,15 @@ def _make_queue(app: Flask) -> _Queue:
             schedule_nightly()
             db.session.remove()
 
+    @queue.periodic_task(crontab())
+    def planning_watch() -> None:
+        """Every minute: refresh the stale planning scopes whose data have gone quiet."""
+        from api.planning import watch
+
+        with app.app_context():
+            watch()
+            db.session.remove()
+
     @queue.periodic_task(crontab(minute="0"))
     def hourly_reaper() -> None:
         """A pass of the reaper on the schedule as well as each consumer's own thread."""
@@ -156,10 +165,22 @@ def _make_queue(app: Flask) -> _Queue:
     return _Queue(queue, run_job)
 
 
+_PRINCIPALS = object()
+
+
 def submit(
-    kind: str, params: dict[str, Any], principal: Any | None = None, payload: bytes | None = None
+    kind: str,
+    params: dict[str, Any],
+    principal: Any | None = None,
+    payload: bytes | None = None,
+    province_scope: str | None | object = _PRINCIPALS,
 ) -> Job:
-    """Record a job and put it on the queue; the caller answers 202 with the row."""
+    """Record a job and put it on the queue; the caller answers 202 with the row.
+
+    ``province_scope`` is the province the work is about, when it is not the asker's (a
+    planning refresh of one province, which every planner of that province may follow)."""
+    if province_scope is _PRINCIPALS:
+        province_scope = getattr(principal, "province_code", None)
     if kind not in HANDLERS:
         raise KeyError(kind)
     job = Job(
@@ -167,7 +188,7 @@ def submit(
         params=params,
         token_id=getattr(principal, "token_id", None),
         role=getattr(principal, "role", None),
-        province_scope=getattr(principal, "province_code", None),
+        province_scope=province_scope,
         status="queued",
         message="Đang chờ / queued",
         payload=payload,

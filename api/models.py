@@ -378,6 +378,33 @@ class Job(db.Model):
     finished_at: Mapped[dt.datetime | None]
 
 
+class PlanningResult(db.Model):
+    """One planning refresh's results for a scope, as of a day and a data version.
+
+    Series, forecasts, gaps, course plan, placement results and the fairness audit are
+    computed by a job (api.planning.refresh) and stored here, so every web process and every
+    machine serves the same answer without recomputing it. ``payload`` is the compressed
+    pickle of :class:`api.planning.Bundle`, written only by our own consumers.
+    """
+
+    __tablename__ = "planning_results"
+    __table_args__ = (sa.Index("ix_planning_results_scope", "scope_key", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # "<province code or *>/<area level>", as api.planning.scope_key writes it.
+    scope_key: Mapped[str] = mapped_column(sa.String(40))
+    province_code: Mapped[str | None] = mapped_column(sa.String(2))
+    area_level: Mapped[str] = mapped_column(sa.String(20))
+    as_of: Mapped[dt.date]
+    data_versions: Mapped[dict[str, int]] = mapped_column(sa.JSON)
+    model_version: Mapped[str | None] = mapped_column(sa.String(120))
+    computed_at: Mapped[dt.datetime]
+    seconds: Mapped[float]
+    job_id: Mapped[int | None] = mapped_column(sa.ForeignKey("jobs.id", ondelete="SET NULL"))
+    size: Mapped[int]
+    payload: Mapped[bytes] = mapped_column(sa.LargeBinary, deferred=True)
+
+
 DATA_NAMES = ("workers", "enterprises", "courses", "enrollments", "commitments", "referrals")
 
 
@@ -388,6 +415,8 @@ class DataVersion(db.Model):
 
     name: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
     version: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    # Real UTC time of the last write: the planning watcher waits for the data to go quiet.
+    changed_at: Mapped[dt.datetime | None]
 
 
 @sa.event.listens_for(DataVersion.__table__, "after_create")

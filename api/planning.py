@@ -1,18 +1,30 @@
 """Planning from the registry: series, forecasts, gaps, course plans, placement and fairness.
 
 Everything here reads the registry into frames and hands them to :mod:`matcher.forecast`,
-:mod:`matcher.planning` and :mod:`matcher.fairness`; what leaves is aggregates only. Results
-are cached per process, keyed by the data versions of the tables they read (api.versions),
-the scope and the month, so a planner paging through charts does not re-run a backtest.
+:mod:`matcher.planning` and :mod:`matcher.fairness`; what leaves is aggregates only.
+
+A backtest takes tens of seconds, so no request computes one. A *refresh* (:func:`refresh`,
+the ``planning_refresh`` job) computes every planning result of a scope — one province or
+all, by one kind of area — as of a day, a data version and a serving model, and stores them
+in ``planning_results``. Endpoints read the latest stored result (:func:`served`): every web
+process and every machine serves the same answer. When the data, the day or the model have
+changed since, the stored result is served marked stale and a refresh is queued; the
+schedule (:func:`watch`) refreshes stale scopes once the data have gone quiet.
 """
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
+import logging
+import pickle
 import threading
+import time
+import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -20,53 +32,63 @@ import pandas as pd
 import sqlalchemy as sa
 from flask import current_app
 
+from api import jobs
 from api.extensions import db
-from api.models import Commitment, Course, Enrollment, Referral, Worker
+from api.models import Commitment, Course, Enrollment, Job, PlanningResult, Referral, Worker
 from api.versions import current as data_versions
+from api.versions import last_changed
+from matcher import clock, series
 from matcher import fairness as fair
 from matcher import forecast as fc
 from matcher import planning as plan
-from matcher import series
 from matcher.areas import areas_of
+
+log = logging.getLogger(__name__)
 
 HORIZON = 12
 # Months of history a backtest needs before its first origin, plus its twelve origins.
 MIN_HISTORY_MONTHS = 25
-CACHE_SIZE = 16
 # Graduates are followed this long for the placement rate used in the gap.
 FOLLOW_DAYS = 365
+#: The tables a refresh reads: a write to any of them makes its result stale.
+PLANNING_DATA = ("workers", "courses", "enrollments", "commitments", "referrals")
+#: Stored results kept per scope: the latest, and the one before while it is being read.
+KEEP_PER_SCOPE = 2
+#: Unpickled results kept per process, by row: rows never change, so this cannot go stale.
+LOADED_SIZE = 8
+REFRESH = "planning_refresh"
+#: What every deployment refreshes whether or not anyone asked yet: the national view.
+DEFAULT_SCOPES = ((None, "former_district"),)
 
-_lock = threading.Lock()
+_memo: contextvars.ContextVar[dict[Hashable, Any] | None] = contextvars.ContextVar(
+    "planning_memo", default=None
+)
+_loaded_lock = threading.Lock()
 
 
 class NotEnoughHistory(ValueError):
     """Too few months of data for a backtested forecast."""
 
 
-def _app_cache() -> OrderedDict[Hashable, Any]:
-    """The app's own cache: data versions restart when a database is recreated, so a cache
-    shared between apps (tests, or two databases in one process) could serve another's data."""
-    return current_app.extensions.setdefault("caunoi_planning_cache", OrderedDict())
-
-
 def cached(key: Hashable, build: Callable[[], Any]) -> Any:
-    """Return the cached value for key, building it (outside the lock) when missing."""
-    cache = _app_cache()
-    with _lock:
-        if key in cache:
-            cache.move_to_end(key)
-            return cache[key]
-    value = build()
-    with _lock:
-        cache[key] = value
-        while len(cache) > CACHE_SIZE:
-            cache.popitem(last=False)
-    return value
+    """Within one refresh (:func:`computing`), build each part once: the series, gaps, offers
+    and placement results all start from the same frames. Outside a refresh, just build."""
+    memo = _memo.get()
+    if memo is None:
+        return build()
+    if key not in memo:
+        memo[key] = build()
+    return memo[key]
 
 
-def clear_cache() -> None:
-    with _lock:
-        _app_cache().clear()
+@contextmanager
+def computing() -> Iterator[None]:
+    """A memo for one refresh, dropped when it ends (it holds the registry's frames)."""
+    token = _memo.set({})
+    try:
+        yield
+    finally:
+        _memo.reset(token)
 
 
 @dataclass(frozen=True)
@@ -106,7 +128,7 @@ def _with_area(frame: pd.DataFrame, level: str) -> pd.DataFrame:
 def registry_frames(scope: Scope) -> dict[str, pd.DataFrame]:
     """Read what planning needs, restricted to the scope's province. No names, no contacts.
 
-    Read once per data version: series, gaps, offers and placement results all start here.
+    Read once per refresh: series, gaps, offers and placement results all start here.
     Callers must not modify the frames.
     """
     return cached(_scope_key(scope, "frames"), lambda: _read_registry(scope))
@@ -156,8 +178,7 @@ def _read_registry(scope: Scope) -> dict[str, pd.DataFrame]:
 
 
 def _scope_key(scope: Scope, *extra: Hashable) -> tuple:
-    versions = tuple(sorted(data_versions().items()))
-    return (scope.province_code, scope.area_level, str(scope.last_month), versions, *extra)
+    return (scope.province_code, scope.area_level, scope.today, *extra)
 
 
 # ---------------------------------------------------------------- series and forecasts
@@ -452,3 +473,288 @@ def fairness(scope: Scope) -> dict[str, Any]:
         }
 
     return cached(_scope_key(scope, "fairness", active.version), build)
+
+
+# ---------------------------------------------------------------- a refresh: compute and store
+
+
+@dataclass
+class Bundle:
+    """Every planning result of a scope, as one refresh computed it.
+
+    A part that could not be made (too little history) is absent and ``errors`` says why,
+    so an endpoint answers as it would have when computing it: a message, or a 409 for a file.
+    """
+
+    scope: Scope
+    panel: fc.Panel | None = None
+    forecast: fc.ForecastResult | None = None
+    inputs: dict[str, Any] | None = None
+    gaps: pd.DataFrame | None = None
+    course_plan: Any = None
+    placement: dict[str, pd.DataFrame] = field(default_factory=dict)
+    fairness: dict[str, Any] | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def part(self, name: str) -> Any:
+        if name in self.errors:
+            raise NotEnoughHistory(self.errors[name])
+        return getattr(self, name)
+
+
+#: The parts in the order a refresh makes them, with the progress reached after each.
+_PARTS: tuple[tuple[str, float, str], ...] = (
+    ("panel", 0.15, "Chuỗi theo tháng / monthly series"),
+    ("forecast", 0.65, "Kiểm định và dự báo / backtests and forecasts"),
+    ("inputs", 0.7, "Đầu vào kế hoạch / planning inputs"),
+    ("gaps", 0.75, "Thiếu hụt / gaps"),
+    ("course_plan", 0.8, "Kế hoạch mở lớp / course plan"),
+    ("placement", 0.85, "Kết quả việc làm / placement results"),
+    ("fairness", 0.95, "Kiểm toán công bằng / fairness audit"),
+)
+
+
+def compute(scope: Scope, progress: jobs.Progress | None = None) -> Bundle:
+    """Make every part of a scope's planning results (the refresh job's work)."""
+    makers: dict[str, Callable[[], Any]] = {
+        "panel": lambda: series_panel(scope),
+        "forecast": lambda: forecasts(scope),
+        "inputs": lambda: planning_inputs(scope),
+        "gaps": lambda: gap_frame(scope),
+        "course_plan": lambda: course_plan(scope),
+        "placement": lambda: {by: placement(scope, by) for by in ("course", "provider")},
+        "fairness": lambda: fairness(scope),
+    }
+    bundle = Bundle(scope)
+    with computing():
+        for name, reached, message in _PARTS:
+            try:
+                setattr(bundle, name, makers[name]())
+            except NotEnoughHistory as error:
+                bundle.errors[name] = str(error)
+            if progress is not None:
+                progress(reached, message)
+    return bundle
+
+
+def scope_key(province_code: str | None, area_level: str) -> str:
+    return f"{province_code or '*'}/{area_level}"
+
+
+def _stamp() -> tuple[dict[str, int], str]:
+    """What a stored result must have been computed from to be current: the planning tables'
+    versions and the serving model's version (the fairness audit scores with it)."""
+    from api.matching import model_holder
+
+    versions = data_versions()
+    return {name: versions[name] for name in PLANNING_DATA}, model_holder().get().version
+
+
+def latest(province_code: str | None, area_level: str) -> PlanningResult | None:
+    """The newest stored result of a scope (its payload is read only when needed)."""
+    return db.session.scalar(
+        sa.select(PlanningResult)
+        .where(PlanningResult.scope_key == scope_key(province_code, area_level))
+        .order_by(PlanningResult.id.desc())
+        .limit(1)
+    )
+
+
+def is_current(row: PlanningResult, today: dt.date, stamp: tuple[dict[str, int], str]) -> bool:
+    versions, model = stamp
+    return row.as_of == today and dict(row.data_versions) == versions and (
+        row.model_version == model
+    )
+
+
+def refresh(
+    scope: Scope, job_id: int | None = None, progress: jobs.Progress | None = None
+) -> PlanningResult:
+    """Compute and store a scope's results, unless the stored ones are already current (so a
+    retried or duplicated refresh changes nothing); keep the latest two per scope."""
+    key = scope_key(scope.province_code, scope.area_level)
+    stamp = _stamp()
+    row = latest(scope.province_code, scope.area_level)
+    if row is not None and is_current(row, scope.today, stamp):
+        return row
+    started = time.perf_counter()
+    bundle = compute(scope, progress)
+    payload = zlib.compress(pickle.dumps(bundle, protocol=pickle.HIGHEST_PROTOCOL), 6)
+    row = PlanningResult(
+        scope_key=key, province_code=scope.province_code, area_level=scope.area_level,
+        as_of=scope.today, data_versions=stamp[0], model_version=stamp[1],
+        computed_at=jobs.real_now(), seconds=round(time.perf_counter() - started, 3),
+        job_id=job_id, size=len(payload), payload=payload,
+    )  # fmt: skip
+    db.session.add(row)
+    db.session.flush()
+    older = db.session.scalars(
+        sa.select(PlanningResult.id)
+        .where(PlanningResult.scope_key == key)
+        .order_by(PlanningResult.id.desc())
+        .offset(KEEP_PER_SCOPE)
+    ).all()
+    if older:
+        db.session.execute(sa.delete(PlanningResult).where(PlanningResult.id.in_(older)))
+    db.session.commit()
+    log.info("planning refresh %s: %.1f s, %d bytes", key, row.seconds, row.size)
+    return row
+
+
+def _params_scope(params: dict[str, Any]) -> Scope:
+    as_of = params.get("as_of")
+    return Scope(
+        province_code=params.get("province_code"),
+        area_level=params.get("area_level", "former_district"),
+        today=dt.date.fromisoformat(as_of) if as_of else clock.today(),
+    )
+
+
+@jobs.handler(REFRESH)
+def refresh_job(job: Job, progress: jobs.Progress) -> dict[str, Any]:
+    """A planning refresh as a job; its result names the stored row."""
+    scope = _params_scope(dict(job.params))
+    progress(0.02, "Đọc dữ liệu / reading the registry")
+    row = refresh(scope, job_id=job.id, progress=progress)
+    bundle = load(row)
+    return {
+        "planning_result_id": row.id,
+        "scope": row.scope_key,
+        "as_of": row.as_of.isoformat(),
+        "computed_at": row.computed_at.isoformat(timespec="seconds"),
+        "seconds": row.seconds,
+        "size": row.size,
+        "not_enough_history": sorted(bundle.errors),
+    }
+
+
+# ---------------------------------------------------------------- serving what is stored
+
+
+def _loaded() -> OrderedDict[Hashable, Bundle]:
+    """Per app: two databases in one process (tests) number their rows alike."""
+    return current_app.extensions.setdefault("caunoi_planning_loaded", OrderedDict())
+
+
+def load(row: PlanningResult) -> Bundle:
+    """The stored result, unpickled once per process (a row never changes once written)."""
+    key = (row.id, row.scope_key, row.computed_at)
+    cache = _loaded()
+    with _loaded_lock:
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
+    payload = db.session.scalar(
+        sa.select(PlanningResult.payload).where(PlanningResult.id == row.id)
+    )
+    bundle = pickle.loads(zlib.decompress(payload))
+    with _loaded_lock:
+        cache[key] = bundle
+        while len(cache) > LOADED_SIZE:
+            cache.popitem(last=False)
+    return bundle
+
+
+@dataclass
+class Served:
+    """What an endpoint answers from: the stored result and whether it is still current."""
+
+    bundle: Bundle
+    row: PlanningResult
+    stale: bool
+    refresh_job: Job | None
+
+
+def _active_refresh(key: str, as_of: dt.date) -> Job | None:
+    rows = db.session.scalars(
+        sa.select(Job)
+        .where(Job.kind == REFRESH, Job.status.in_(jobs.ACTIVE))
+        .order_by(Job.id.desc())
+    ).all()
+    for job in rows:
+        params = job.params or {}
+        if scope_key(params.get("province_code"), params.get("area_level", "")) == key and (
+            params.get("as_of") == as_of.isoformat()
+        ):
+            return job
+    return None
+
+
+def request_refresh(scope: Scope, principal: Any | None = None) -> Job | None:
+    """Queue a refresh of the scope unless one is queued or running (then that one), or one
+    failed within ``PLANNING_RETRY_S`` (it would fail again: the failed one is answered)."""
+    key = scope_key(scope.province_code, scope.area_level)
+    active = _active_refresh(key, scope.today)
+    if active is not None:
+        return active
+    retry_s = float(current_app.config["PLANNING_RETRY_S"])
+    recent = db.session.scalars(
+        sa.select(Job)
+        .where(
+            Job.kind == REFRESH,
+            Job.status == "failed",
+            Job.finished_at >= jobs.real_now() - dt.timedelta(seconds=retry_s),
+        )
+        .order_by(Job.id.desc())
+    ).all()
+    for job in recent:
+        params = job.params or {}
+        if scope_key(params.get("province_code"), params.get("area_level", "")) == key:
+            return job
+    params = {
+        "province_code": scope.province_code,
+        "area_level": scope.area_level,
+        "as_of": scope.today.isoformat(),
+    }
+    return jobs.submit(REFRESH, params, principal, province_scope=scope.province_code)
+
+
+def served(scope: Scope, principal: Any | None = None) -> Served | Job:
+    """The latest stored result of the scope, marked stale (with a refresh queued) when the
+    data, the day or the model changed since; the refresh job when nothing is stored yet."""
+    row = latest(scope.province_code, scope.area_level)
+    if row is not None and is_current(row, scope.today, _stamp()):
+        return Served(load(row), row, stale=False, refresh_job=None)
+    job = request_refresh(scope, principal)
+    if row is None:
+        return job
+    return Served(load(row), row, stale=True, refresh_job=job)
+
+
+# ---------------------------------------------------------------- the schedule
+
+
+def watch(now: dt.datetime | None = None) -> list[int]:
+    """Queue a refresh of every stale scope once the data have been quiet for
+    ``PLANNING_DEBOUNCE_S`` (an import of many files is one change, not many), or once its
+    result is ``PLANNING_MAX_STALE_S`` old however busy the data are; the default scopes are
+    refreshed even if nobody asked yet. Returns the jobs queued."""
+    now = now or jobs.real_now()
+    config = current_app.config
+    quiet = dt.timedelta(seconds=float(config["PLANNING_DEBOUNCE_S"]))
+    max_stale = dt.timedelta(seconds=float(config["PLANNING_MAX_STALE_S"]))
+    today = clock.today()
+    stamp = _stamp()
+    changed = last_changed(PLANNING_DATA)
+    known = db.session.execute(
+        sa.select(PlanningResult.province_code, PlanningResult.area_level).distinct()
+    ).all()
+    scopes = dict.fromkeys([*DEFAULT_SCOPES, *((p, a) for p, a in known)])
+    queued = []
+    for province_code, area_level in scopes:
+        row = latest(province_code, area_level)
+        if row is not None and is_current(row, today, stamp):
+            continue
+        data_quiet = changed is None or now - changed >= quiet
+        overdue = row is None or now - row.computed_at >= max_stale
+        if row is not None and row.as_of != today:
+            data_quiet = True  # a new day: nothing to wait for
+        if not (data_quiet or overdue):
+            continue
+        scope = Scope(province_code, area_level, today)
+        before = _active_refresh(scope_key(province_code, area_level), today)
+        job = request_refresh(scope)
+        if job is not None and before is None and job.status == "queued":
+            queued.append(job.id)
+    db.session.commit()
+    return queued

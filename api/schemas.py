@@ -1435,7 +1435,20 @@ class SeriesItem(BaseModel):
     )
 
 
-class SeriesOut(BaseModel):
+class Freshness(BaseModel):
+    """Which stored refresh a planning answer comes from (files carry the same in headers:
+    X-Computed-At, X-As-Of, X-Stale, X-Refresh-Job)."""
+
+    computed_at: dt.datetime = Field(description="When the refresh that made it ended (UTC)")
+    as_of: dt.date = Field(description="The day the results are as of")
+    stale: bool = Field(
+        description="The data, the day or the serving model changed since: a refresh is "
+        "queued (refresh_job_id) and this is the last result until it ends"
+    )
+    refresh_job_id: int | None = Field(None, description="The refresh job, when stale")
+
+
+class SeriesOut(Freshness):
     area_level: AreaLevel
     months: list[str]
     items: list[SeriesItem]
@@ -1483,7 +1496,7 @@ class BacktestRow(BaseModel):
     n_points: int
 
 
-class ForecastOut(BaseModel):
+class ForecastOut(Freshness):
     kind: SeriesKind
     horizon: int
     first_month: str
@@ -1494,7 +1507,7 @@ class ForecastOut(BaseModel):
     message: str | None = Field(None, description="Why there is no forecast, if so")
 
 
-class TableOut(BaseModel):
+class TableOut(Freshness):
     """A planning table: one dict per row, columns described in docs/planning.md."""
 
     title: str
@@ -1509,7 +1522,7 @@ class TableOut(BaseModel):
     next_cursor: str | None = Field(None, description="Pass as ?cursor= for more rows")
 
 
-class FairnessOut(BaseModel):
+class FairnessOut(Freshness):
     scorer: str
     model_version: str
     gate: dict[str, Any]

@@ -1,6 +1,10 @@
-"""Data versions: cheap "has anything changed?" checks for the in-memory matching indexes."""
+"""Data versions: cheap "has anything changed?" checks for the in-memory matching indexes
+and the stored planning results, and when each table last changed (the planning watcher's
+debounce)."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -19,7 +23,7 @@ def touch(*names: str) -> None:
     updated = db.session.execute(
         sa.update(DataVersion)
         .where(DataVersion.name.in_(wanted))
-        .values(version=DataVersion.version + 1),
+        .values(version=DataVersion.version + 1, changed_at=_real_now()),
         execution_options={"synchronize_session": False},
     ).rowcount
     if updated < len(wanted):
@@ -29,9 +33,22 @@ def touch(*names: str) -> None:
         if insert is not None:
             db.session.execute(
                 insert(DataVersion)
-                .values([{"name": n, "version": 1} for n in wanted])
+                .values([{"name": n, "version": 1, "changed_at": _real_now()} for n in wanted])
                 .on_conflict_do_nothing(index_elements=["name"])
             )
+
+
+def _real_now() -> dt.datetime:
+    """Real UTC time, not the product's day: it orders writes across processes."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def last_changed(names: tuple[str, ...]) -> dt.datetime | None:
+    """When the latest of these tables was last written (None: never since the column was
+    added)."""
+    return db.session.scalar(
+        sa.select(sa.func.max(DataVersion.changed_at)).where(DataVersion.name.in_(names))
+    )
 
 
 def current() -> dict[str, int]:

@@ -9,7 +9,7 @@ from flask import Blueprint, Response
 
 from api import jobs
 from api.auth import Principal, current_principal
-from api.errors import Conflict, NotFound
+from api.errors import Conflict, Forbidden, NotFound
 from api.extensions import db
 from api.models import ROLES, Job
 from api.openapi import json_response, operation
@@ -50,11 +50,19 @@ def accepted(job: Job) -> Response:
 
 
 def _visible(principal: Principal) -> sa.Select:
-    """Admins see every job; everyone else the jobs their own token asked for."""
+    """Admins see every job; everyone else the jobs their own token asked for, and planners
+    also the planning refreshes of what they may see (a refresh one planner's request queued
+    is the one every other planner's request waits for)."""
     stmt = sa.select(Job)
-    if principal.role != "admin":
-        stmt = stmt.where(Job.token_id == principal.token_id)
-    return stmt
+    if principal.role == "admin":
+        return stmt
+    mine = Job.token_id == principal.token_id
+    if principal.role == "planner":
+        refresh = Job.kind == "planning_refresh"
+        if principal.province_code:
+            refresh = sa.and_(refresh, Job.province_scope == principal.province_code)
+        return stmt.where(sa.or_(mine, refresh))
+    return stmt.where(mine)
 
 
 def _job(job_id: int) -> Job:
@@ -93,8 +101,14 @@ def list_jobs(query: JobQuery) -> dict[str, Any]:
 )
 def cancel_job(job_id: int) -> dict[str, Any]:
     """A queued job is cancelled at once; a running one stops at its next progress report
-    (what it had written is rolled back). A finished job cannot be cancelled (409)."""
+    (what it had written is rolled back). A finished job cannot be cancelled (409), nor
+    can another token's job that a planner only follows (403)."""
     job = _job(job_id)
+    principal = current_principal()
+    if principal.role != "admin" and job.token_id != principal.token_id:
+        raise Forbidden(
+            f"Tác vụ #{job_id} do người khác yêu cầu / job #{job_id} was asked for by someone else"
+        )
     if job.status not in jobs.ACTIVE:
         raise Conflict(
             f"Tác vụ #{job_id} đã kết thúc ({job.status}) / job #{job_id} has ended ({job.status})"

@@ -3,12 +3,18 @@
 Every answer is computed from counts per trade × area × month or per course/provider/group;
 no person-level field leaves, and people counts under 10 are suppressed (matcher.planning and
 matcher.fairness say how).
+
+Nothing here computes: every answer is read from the scope's latest stored refresh
+(api.planning.served), marked stale with the refresh it queued when the data changed since,
+or answered 202 with the refresh job when the scope has none yet.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -20,8 +26,10 @@ from api import planning as svc
 from api.auth import current_principal
 from api.errors import ApiError, Forbidden, ValidationFailed
 from api.exports import XLSX_MIME, dict_table_response
+from api.models import Job
 from api.openapi import operation
 from api.queries import page_of
+from api.resources.jobs import accepted
 from api.schemas import (
     CoursePlanQuery,
     FairnessOut,
@@ -29,6 +37,7 @@ from api.schemas import (
     ForecastOut,
     ForecastQuery,
     GapQuery,
+    JobOut,
     PlacementQuery,
     PlanningQuery,
     SeriesOut,
@@ -72,21 +81,62 @@ def _nothing_yet(query: Any, error: Exception, **empty: Any) -> dict[str, Any]:
     return {**empty, "message": str(error)}
 
 
+def _with_freshness(answer: Any, found: svc.Served) -> Any:
+    """Say which refresh the answer comes from: fields in JSON, headers on files."""
+    row = found.row
+    job_id = found.refresh_job.id if found.refresh_job is not None else None
+    if isinstance(answer, Response):
+        answer.headers["X-Computed-At"] = row.computed_at.isoformat(timespec="seconds") + "Z"
+        answer.headers["X-As-Of"] = row.as_of.isoformat()
+        answer.headers["X-Stale"] = "true" if found.stale else "false"
+        if job_id is not None:
+            answer.headers["X-Refresh-Job"] = str(job_id)
+        return answer
+    return {
+        **answer,
+        "computed_at": row.computed_at,
+        "as_of": row.as_of,
+        "stale": found.stale,
+        "refresh_job_id": job_id,
+    }
+
+
 def planning_operation(
     rule: str, *, summary: str, query: type, response: type, alt_content: dict[str, str]
-) -> Any:
-    """Register a planning GET: planners and admins, 409 when there is too little history."""
-    return operation(
-        bp,
-        rule,
-        summary=summary,
-        roles=PLANNERS,
-        query=query,
-        response=response,
-        alt_content=alt_content,
-        tag="planning",
-        extra_codes=("409",),
-    )
+) -> Callable[[Callable[[Any, svc.Bundle], Any]], Any]:
+    """Register a planning GET: planners and admins; the view gets the scope's stored
+    results; 202 with the refresh job when there are none yet, 409 when there is too little
+    history for a file or chart."""
+
+    def decorator(fn: Callable[[Any, svc.Bundle], Any]) -> Any:
+        @functools.wraps(fn)
+        def view(query: Any) -> Any:
+            found = svc.served(_scope(query), current_principal())
+            if isinstance(found, Job):
+                if found.status == "failed":
+                    raise ApiError(
+                        f"Làm mới kế hoạch #{found.id} thất bại, sẽ thử lại sau / planning "
+                        f"refresh #{found.id} failed and will be tried again later: "
+                        f"{found.error}",
+                        status=503,
+                    )
+                return accepted(found)
+            return _with_freshness(fn(query, found.bundle), found)
+
+        return operation(
+            bp,
+            rule,
+            summary=summary,
+            roles=PLANNERS,
+            query=query,
+            response=response,
+            alt_content=alt_content,
+            tag="planning",
+            extra_codes=("409",),
+            also={202: (JobOut, "Nothing stored yet for this scope: the refresh job to poll")},
+        )(view)
+
+    return decorator
 
 
 def _number(value: Any, digits: int = 2) -> float | None:
@@ -136,14 +186,14 @@ def _require_one(frame: pd.DataFrame, what: str) -> None:
     response=SeriesOut,
     alt_content=WITH_CHART,
 )
-def get_series(query: SeriesQuery) -> Any:
+def get_series(query: SeriesQuery, bundle: svc.Bundle) -> Any:
     """Demand = places committed by the month they start (commitment site); supply =
     graduates by the month they finished (course site); hires by hire month (commitment
     site). Areas are former districts by default, or park catchments; each province's total
     is the series with `area_level=province`. The current month is not shown until it ends."""
-    scope = _scope(query)
+    scope = bundle.scope
     try:
-        panel = svc.series_panel(scope)
+        panel = bundle.part("panel")
     except svc.NotEnoughHistory as error:
         return _nothing_yet(query, error, area_level=scope.area_level, months=[], items=[])
     keys = panel.keys.copy()
@@ -239,18 +289,18 @@ def _backtest_rows(result: Any) -> list[dict[str, Any]]:
     response=ForecastOut,
     alt_content=WITH_CHART,
 )
-def get_forecasts(query: ForecastQuery) -> Any:
+def get_forecasts(query: ForecastQuery, bundle: svc.Bundle) -> Any:
     """Three methods (seasonal naive, Holt-Winters damped, a gradient-boosted global model)
     are backtested on rolling origins; the one with the lowest MASE serves each kind and
     area level, and `methods` and `backtest` say which and how well. A series on whose own
     held-out months that method did no better than seasonal naive is served by seasonal
     naive; each item's `method` says which forecast it shows. The SVG draws one
     series (choose `trade` and `area`) with its last 24 months and its interval bands."""
-    scope = _scope(query)
+    scope = bundle.scope
     first_month = str(pd.Period(scope.today, "M"))
     try:
-        panel = svc.series_panel(scope)
-        result = svc.forecasts(scope)
+        panel = bundle.part("panel")
+        result = bundle.part("forecast")
     except svc.NotEnoughHistory as error:
         return _nothing_yet(
             query,
@@ -262,19 +312,34 @@ def get_forecasts(query: ForecastQuery) -> Any:
             backtest=[],
             items=[],
         )
-    frame = result.frame
-    frame = frame[frame["kind"] == query.kind]
     key_cols = ["kind", "trade", "area_level", "area_code", "area_name"]
-    series = _filter(frame[key_cols + ["method"]].drop_duplicates(key_cols), query)
+    frame = result.frame
+    frame = frame[frame["kind"] == query.kind].reset_index(drop=True)
+    # Each series' rows, months in order: one factorize and sort, not a groupby per request.
+    codes, _ = pd.MultiIndex.from_frame(frame[key_cols]).factorize()
+    order = np.lexsort((frame["month"].astype(str).to_numpy(), codes))
+    frame = frame.iloc[order].reset_index(drop=True)
+    codes = codes[order]
+    bounds = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1], True])
+    starts = pd.Series(bounds[:-1], index=codes[bounds[:-1]]).sort_index()
+    ends = pd.Series(bounds[1:], index=codes[bounds[:-1]]).sort_index()
+    series = frame.loc[starts.to_numpy(), key_cols + ["method"]]
+    series = series.assign(end_row=ends.to_numpy())
+    series = _filter(series, query)
+    cursor = None
+    if query.format == "json":
+        start, end, cursor = _page(len(series), query.cursor, query.limit)
+        series = series.iloc[start:end]
     keys = panel.keys.reset_index(drop=True)
     index = {tuple(k): i for i, k in enumerate(keys[key_cols].itertuples(index=False))}
     months = [str(m) for m in panel.months]
     history_from = max(0, len(months) - 24)
-    grouped = dict(tuple(frame.groupby(key_cols, sort=False)))
+    columns = {c: frame[c].to_numpy() for c in ("point", "lo80", "hi80", "lo95", "hi95")}
+    month_text = frame["month"].astype(str).to_numpy()
     items = []
-    for row in series.itertuples(index=False):
+    for row in series.itertuples():
         key = tuple(getattr(row, c) for c in key_cols)
-        part = grouped[key].sort_values("month")
+        span = range(row.Index, row.end_row)
         values = panel.values[index[key], history_from:]
         items.append(
             {
@@ -290,14 +355,10 @@ def get_forecasts(query: ForecastQuery) -> Any:
                 ],
                 "forecast": [
                     {
-                        "month": str(p.month),
-                        "point": round(float(p.point), 2),
-                        "lo80": round(float(p.lo80), 2),
-                        "hi80": round(float(p.hi80), 2),
-                        "lo95": round(float(p.lo95), 2),
-                        "hi95": round(float(p.hi95), 2),
+                        "month": month_text[i],
+                        **{c: round(float(columns[c][i]), 2) for c in columns},
                     }
-                    for p in part.itertuples(index=False)
+                    for i in span
                 ],
             }
         )
@@ -332,14 +393,13 @@ def get_forecasts(query: ForecastQuery) -> Any:
                 caption=f"Phương pháp / method: {item['method']}",
             )
         )
-    start, end, cursor = _page(len(items), query.cursor, query.limit)
     return {
         "kind": query.kind,
         "horizon": svc.HORIZON,
         "first_month": first_month,
         "methods": methods,
         "backtest": _backtest_rows(result),
-        "items": items[start:end],
+        "items": items,
         "next_cursor": cursor,
     }
 
@@ -375,14 +435,14 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     response=TableOut,
     alt_content=WITH_CHART,
 )
-def get_gaps(query: GapQuery) -> Any:
+def get_gaps(query: GapQuery, bundle: svc.Bundle) -> Any:
     """Over the next 12 months: forecast places committed minus the graduates now in
     training who are expected to finish and be hired (observed completion and placement
     rates), with the gap's 80 % and 95 % intervals. The SVG shows the gap by area."""
-    scope = _scope(query)
+    scope = bundle.scope
     try:
-        gaps = svc.gap_frame(scope)
-        inputs = svc.planning_inputs(scope)
+        gaps = bundle.part("gaps")
+        inputs = bundle.part("inputs")
     except svc.NotEnoughHistory as error:
         return _nothing_yet(query, error, title=GAP_TITLE, items=[])
     gaps = _filter(gaps, query)
@@ -426,13 +486,13 @@ def get_gaps(query: GapQuery) -> Any:
     response=TableOut,
     alt_content=TABLES,
 )
-def get_course_plan(query: CoursePlanQuery) -> Any:
+def get_course_plan(query: CoursePlanQuery, bundle: svc.Bundle) -> Any:
     """Places per provider and course, starting early enough that graduates arrive when the
     demand starts (lead time = course length), within each provider's capacity; `summary`
     gives per trade × area the gap, what the plan closes, what remains and why."""
-    scope = _scope(query)
+    scope = bundle.scope
     try:
-        result = svc.course_plan(scope)
+        result = bundle.part("course_plan")
     except svc.NotEnoughHistory as error:
         return _nothing_yet(query, error, title=PLAN_TITLE, items=[])
     rows = _filter(result.rows, query)
@@ -460,12 +520,11 @@ def get_course_plan(query: CoursePlanQuery) -> Any:
     response=TableOut,
     alt_content=WITH_CHART,
 )
-def get_placement_results(query: PlacementQuery) -> Any:
+def get_placement_results(query: PlacementQuery, bundle: svc.Bundle) -> Any:
     """Enrolled, graduated, referred, hired and still employed 90 days after hire, with
     rates and 95 % Wilson intervals; rows with fewer than 10 people are suppressed. The SVG
     shows the hire rate of graduates by provider (or course)."""
-    scope = _scope(query)
-    frame = svc.placement(scope, query.by)
+    frame = bundle.placement[query.by]
     if query.trade and "trade" in frame.columns:
         frame = frame[frame["trade"] == query.trade]
     if query.area and "area_code" in frame.columns:
@@ -504,14 +563,13 @@ def get_placement_results(query: PlacementQuery) -> Any:
     response=FairnessOut,
     alt_content=WITH_CHART,
 )
-def get_fairness(query: FairnessQuery) -> Any:
+def get_fairness(query: FairnessQuery, bundle: svc.Bundle) -> Any:
     """Per group of gender, ethnic minority, disability and age band (and intersections
     big enough to show): the scoring rate, the hire rate among the referred, impact ratios
     against the best-off group with bootstrap 95 % intervals, and the unknowns. Groups under
     10 people are suppressed. `gate` says whether the serving scorer would pass the
     promotion gate (no group of 30 or more under an impact ratio of 0.8)."""
-    scope = _scope(query)
-    audit = svc.fairness(scope)
+    audit = bundle.fairness
     report = audit["report"].to_dict()
     gate = audit["gate"]
     groups = report["groups"]

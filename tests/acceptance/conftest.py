@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from api import jobs, planning
 from api.auth import create_token
 from api.cli import import_frames, run_training
 from api.extensions import db
@@ -54,6 +55,10 @@ def _world(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[DemoWor
             data = generate(demo_config(spec))
             import_frames(data.frames(), spec.today)
             trained = run_training()
+            # The national planning view, stored by the refresh job's own code (what the
+            # schedule's first pass queues on a new deployment): every planning test reads it.
+            refresh = planning.request_refresh(planning.Scope(None, "former_district", spec.today))
+            jobs.execute(refresh.id)
             tokens = {role: create_token(role)[0] for role in ("caseworker", "planner", "admin")}
             tokens["planner-33"] = create_token("planner", province_code="33")[0]
             enterprise = db.session.scalar(sa.select(Enterprise).order_by(Enterprise.id))

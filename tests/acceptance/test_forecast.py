@@ -1,8 +1,8 @@
 """Acceptance, in every world: the served forecast beats seasonal naive with honest intervals.
 
 The demo has four years of commitments with seasons and trends per trade and area. The
-figures come from :func:`api.planning.forecasts` with the scope `GET /planning/forecasts`
-uses (the same cache entry the endpoint answers from): backtests by rolling origin, and
+figures come from the stored planning result `GET /planning/forecasts` answers from (the
+refresh job's, run when the world is built): backtests by rolling origin, and
 for the province-level demand series of each core trade the served forecast's error is
 below seasonal naive's on the same held-out points (or it is seasonal naive, where the
 series' own backtest said so), and the served 80 % intervals of province demand cover 70–90 %
@@ -21,8 +21,10 @@ CORE_TRADES = ("garment", "electrical", "electronics")
 
 @pytest.fixture
 def served(demo):
-    scope = svc.Scope(province_code=None, area_level="former_district", today=clock.today())
-    return svc.series_panel(scope), svc.forecasts(scope)
+    """The stored result `GET /planning/forecasts` answers from (the world's refresh)."""
+    found = svc.served(svc.Scope(None, "former_district", clock.today()))
+    assert isinstance(found, svc.Served) and not found.stale
+    return found.bundle.panel, found.bundle.forecast
 
 
 def test_demo_series_span_more_than_three_years_by_district_and_province(served):

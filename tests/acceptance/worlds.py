@@ -17,7 +17,6 @@ import pytest
 from flask import Flask
 
 from api import create_app
-from api import planning as svc
 from api.extensions import db
 from matcher.demo import DemoConfig, DemoData
 from tests.db import ON_POSTGRES, app_config, create_schema, drop_schema, schema_name
@@ -97,7 +96,6 @@ def open_registry(tmp: Path, name: str) -> Flask:
 def close_registry(app: Flask) -> None:
     """Drop what :func:`open_registry` made."""
     with app.app_context():
-        svc.clear_cache()
         db.session.remove()
         db.engine.dispose()
     if ON_POSTGRES:

@@ -235,11 +235,11 @@ def test_nightly_training_is_queued_once_and_only_for_new_referrals(client, worl
 
 def test_the_schedule_is_registered_on_the_queue(job_app):
     names = {name.rsplit(".", 1)[-1] for name in jobs.queue_of(job_app)._registry._registry}
-    assert {"run_job", "nightly_training", "hourly_reaper"} <= names
+    assert {"run_job", "nightly_training", "hourly_reaper", "planning_watch"} <= names
     periodic = {
         task.name for task in jobs.queue_of(job_app).read_periodic(dt.datetime(2026, 12, 2, 19, 0))
     }
-    assert {"nightly_training", "hourly_reaper"} <= periodic
+    assert {"nightly_training", "hourly_reaper", "planning_watch"} <= periodic
     assert {
         t.name for t in jobs.queue_of(job_app).read_periodic(dt.datetime(2026, 12, 2, 19, 5))
-    } == set()
+    } == {"planning_watch"}

@@ -1,18 +1,187 @@
-"""Planning service details that need an app but not the demo (the demo figures are in
-tests/acceptance/test_planning.py)."""
+"""Stored planning results on a small registry: what is served, when it is stale, who may
+follow a refresh, and when the schedule refreshes (the demo's figures are in
+tests/acceptance/test_planning.py, a refresh through a real consumer in tests/api/test_jobs.py).
+"""
 
 from __future__ import annotations
 
-from api import create_app
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from api import create_app, jobs
 from api import planning as svc
-from tests.db import app_config
+from api.auth import create_token
+from api.extensions import db
+from api.models import Job, PlanningResult
+from api.versions import touch
+from matcher import clock
+from tests.db import ON_POSTGRES, app_config
+
+SERIES = "/api/v1/planning/series"
 
 
-def test_planning_cache_is_per_app_so_a_recreated_database_is_not_served_stale(tmp_path):
-    """Data versions restart at 0 in a new database; a process-wide cache keyed by them served
-    the previous database's series (seen when two test apps ran in one process)."""
-    first, second = create_app(app_config(tmp_path / "a")), create_app(app_config(tmp_path / "b"))
-    with first.app_context():
-        assert svc.cached(("series", 0), lambda: "first database") == "first database"
-    with second.app_context():
-        assert svc.cached(("series", 0), lambda: "second database") == "second database"
+def _refresh_from(response) -> int:
+    assert response.status_code == 202, response.get_data(as_text=True)[:300]
+    body = response.get_json()
+    assert body["kind"] == "planning_refresh" and response.headers["Location"] == body["url"]
+    return body["id"]
+
+
+def _stored() -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(PlanningResult))
+
+
+def test_nothing_stored_yet_is_202_with_one_refresh_then_answers_from_the_store(
+    client, world, auth
+):
+    first = _refresh_from(client.get(SERIES, headers=auth("planner")))
+    # Another planner's request, and another format, wait for the same refresh.
+    assert _refresh_from(client.get(SERIES + "?format=csv", headers=auth("admin"))) == first
+    job = db.session.get(Job, first)
+    assert job.params == {
+        "province_code": None, "area_level": "former_district",
+        "as_of": clock.today().isoformat(),
+    }  # fmt: skip
+
+    jobs.execute(first)  # what a consumer does with it
+
+    response = client.get(SERIES, headers=auth("planner"))
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["stale"] is False and body["refresh_job_id"] is None
+    assert body["as_of"] == clock.today().isoformat() and body["computed_at"]
+    assert body["items"] and body["message"] is None  # the world's own commitments
+    assert _stored() == 1
+    ended = client.get(f"/api/v1/jobs/{first}", headers=auth("planner")).get_json()
+    assert ended["status"] == "done" and ended["result"]["scope"] == "*/former_district"
+
+
+def test_a_write_marks_the_result_stale_and_queues_one_refresh(client, world, auth):
+    svc.refresh(svc.Scope(None, "former_district", clock.today()))
+    touch("commitments")
+    db.session.commit()
+
+    stale = client.get(SERIES, headers=auth("planner")).get_json()
+    assert stale["stale"] is True and stale["refresh_job_id"]
+    again = client.get(SERIES + "?format=csv", headers=auth("planner"))
+    assert again.status_code == 200
+    assert again.headers["X-Stale"] == "true"
+    assert again.headers["X-Refresh-Job"] == str(stale["refresh_job_id"])
+    assert again.headers["X-As-Of"] == clock.today().isoformat()
+
+    jobs.execute(stale["refresh_job_id"])
+
+    fresh = client.get(SERIES + "?format=csv", headers=auth("planner"))
+    assert fresh.headers["X-Stale"] == "false" and "X-Refresh-Job" not in fresh.headers
+    assert _stored() == 2
+
+
+def test_a_refresh_of_current_results_changes_nothing_and_two_are_kept(client, world):
+    scope = svc.Scope(None, "former_district", clock.today())
+    row = svc.refresh(scope)
+    assert svc.refresh(scope).id == row.id  # a retried or duplicated refresh
+    ids = [row.id]
+    for _ in range(3):
+        touch("referrals")
+        db.session.commit()
+        ids.append(svc.refresh(scope).id)
+    kept = db.session.scalars(sa.select(PlanningResult.id).order_by(PlanningResult.id)).all()
+    assert kept == ids[-svc.KEEP_PER_SCOPE :]
+
+
+def test_a_new_day_makes_the_result_stale(client, world, auth):
+    svc.refresh(svc.Scope(None, "former_district", clock.today()))
+    assert client.get(SERIES, headers=auth("planner")).get_json()["stale"] is False
+    with clock.pinned(clock.today() + dt.timedelta(days=1)):
+        body = client.get(SERIES, headers=auth("planner")).get_json()
+    assert body["stale"] is True and body["as_of"] == clock.today().isoformat()
+    job = db.session.get(Job, body["refresh_job_id"])
+    assert job.params["as_of"] == (clock.today() + dt.timedelta(days=1)).isoformat()
+
+
+def test_planners_follow_the_refreshes_of_their_scope_but_cancel_only_their_own(
+    client, world, auth
+):
+    job_id = _refresh_from(client.get(SERIES, headers=auth("admin")))
+    other = {"Authorization": f"Bearer {create_token('planner', province_code='01')[0]}"}
+    mine = {"Authorization": f"Bearer {create_token('planner', province_code='33')[0]}"}
+    db.session.commit()
+    url = f"/api/v1/jobs/{job_id}"
+
+    assert client.get(url, headers=auth("planner")).status_code == 200  # all-country planner
+    assert client.get(url, headers=auth("caseworker")).status_code == 404
+    assert client.get(url, headers=other).status_code == 404  # a national refresh, not theirs
+    assert client.post(url + "/cancel", headers=auth("planner")).status_code == 403
+
+    # A province planner's request queues that province's refresh, which they may follow.
+    scoped = _refresh_from(client.get(SERIES, headers=mine))
+    assert db.session.get(Job, scoped).province_scope == "33"
+    assert client.get(f"/api/v1/jobs/{scoped}", headers=mine).status_code == 200
+    assert client.get(f"/api/v1/jobs/{scoped}", headers=other).status_code == 404
+    listed = client.get("/api/v1/jobs?kind=planning_refresh", headers=mine).get_json()["items"]
+    assert [j["id"] for j in listed] == [scoped]
+
+
+def test_a_refresh_that_failed_is_answered_not_queued_again(client, world, auth):
+    failed = Job(kind="planning_refresh", status="failed", error="MemoryError: too big",
+                 params={"province_code": None, "area_level": "former_district",
+                         "as_of": clock.today().isoformat()},
+                 finished_at=jobs.real_now())  # fmt: skip
+    db.session.add(failed)
+    db.session.commit()
+
+    response = client.get(SERIES, headers=auth("planner"))
+
+    assert response.status_code == 503
+    assert response.mimetype == "application/problem+json"
+    assert f"#{failed.id}" in response.get_json()["detail"] and "too big" in response.get_json()[
+        "detail"
+    ]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Job).where(
+        Job.kind == "planning_refresh")) == 1  # fmt: skip
+
+
+def test_the_watcher_waits_for_the_data_to_go_quiet(app, world):
+    app.config.update(PLANNING_DEBOUNCE_S=120, PLANNING_MAX_STALE_S=3600)
+    now = jobs.real_now()
+    # Nothing stored for the national view: refreshed whatever the data are doing.
+    first = svc.watch(now)
+    assert len(first) == 1 and svc.watch(now) == []  # queued once
+    jobs.execute(first[0])
+    assert svc.watch(now) == []  # current
+
+    touch("enrollments")
+    db.session.commit()
+    assert svc.watch(jobs.real_now()) == []  # written a moment ago: wait
+    later = svc.watch(jobs.real_now() + dt.timedelta(seconds=121))
+    assert len(later) == 1
+    assert db.session.get(Job, later[0]).params["area_level"] == "former_district"
+
+
+def test_the_watcher_refreshes_busy_data_once_the_result_is_too_old(app, world):
+    app.config.update(PLANNING_DEBOUNCE_S=120, PLANNING_MAX_STALE_S=600)
+    svc.refresh(svc.Scope(None, "former_district", clock.today()))
+    touch("workers")
+    db.session.commit()
+    now = jobs.real_now()
+    assert svc.watch(now) == []
+    assert len(svc.watch(now + dt.timedelta(seconds=601))) == 1
+
+
+@pytest.mark.skipif(ON_POSTGRES, reason="two throwaway SQLite databases in one process")
+def test_stored_results_are_read_per_app_so_another_database_is_never_served(tmp_path):
+    """Two databases number their rows alike; a process-wide cache of unpickled results
+    keyed by row would serve the first database's result to the second (seen with the
+    earlier per-process cache when two test apps ran in one process)."""
+    first = create_app(app_config(tmp_path / "a", sqlite_file=tmp_path / "a.sqlite3"))
+    second = create_app(app_config(tmp_path / "b", sqlite_file=tmp_path / "b.sqlite3"))
+    answers = []
+    for app, area_level in ((first, "former_district"), (second, "park")):
+        with app.app_context():
+            db.create_all()
+            row = svc.refresh(svc.Scope(None, area_level, clock.today()))
+            answers.append((row.id, svc.load(row).scope.area_level))
+            db.session.remove()
+    assert answers == [(1, "former_district"), (1, "park")]
