@@ -6,7 +6,9 @@ Layout, by cost (see docs/testing.md):
 * ``tests/api/`` — everything that touches persistence, on small data: run on SQLite and
   again on PostgreSQL (``CAUNOI_TEST_DATABASE_URL``);
 * ``tests/acceptance/`` — demo-level figures on the default demo at pinned dates and seeds,
-  built once per run by session fixtures: also run on both backends.
+  built once per run by session fixtures: also run on both backends;
+* ``tests/scaleout/`` — two web servers and two consumers on one PostgreSQL and one Redis:
+  PostgreSQL only.
 """
 
 from __future__ import annotations

@@ -243,3 +243,28 @@ def test_the_schedule_is_registered_on_the_queue(job_app):
     assert {
         t.name for t in jobs.queue_of(job_app).read_periodic(dt.datetime(2026, 12, 2, 19, 5))
     } == {"planning_watch"}
+
+
+def test_a_planning_refresh_is_a_job_a_consumer_runs_and_requests_then_read(job_app, tmp_path):
+    client = job_app.test_client()
+    queued = client.get("/api/v1/planning/series", headers=_headers(job_app))
+    assert queued.status_code == 202, queued.get_json()
+    body = queued.get_json()
+    assert body["kind"] == "planning_refresh" and queued.headers["Location"] == body["url"]
+
+    with Consumer(job_app, tmp_path / "consumer.log") as consumer:
+        ended = wait_for(client, body["url"], _headers(job_app), lambda b: b["status"] in FINAL)
+
+    assert ended["status"] == "done", consumer.output()[-2000:]
+    assert int(ended["worker"].rsplit(":", 1)[1]) == consumer.process.pid
+    assert ended["result"]["scope"] == "*/former_district" and ended["progress"] == 1.0
+    # An empty registry: stored, with the reason there is nothing to show.
+    assert "panel" in ended["result"]["not_enough_history"]
+    db.session.rollback()
+    answer = client.get("/api/v1/planning/series", headers=_headers(job_app))
+    assert answer.status_code == 200, answer.get_json()
+    served = answer.get_json()
+    assert served["stale"] is False and "no commitments" in served["message"]
+    assert served["computed_at"].startswith(ended["finished_at"][:10])
+    files = client.get("/api/v1/planning/series?format=csv", headers=_headers(job_app))
+    assert files.status_code == 409  # nothing to put in a file, said so
