@@ -214,6 +214,12 @@ def register(app: Flask) -> None:
                 run_training()
             except NotEnoughHistory as error:
                 click.echo(f"không huấn luyện / not trained: {error}")
+        from api import planning
+
+        # The planners' national view, queued now so the consumer `make run` starts next
+        # has it ready within a minute (the schedule would queue it too, a minute later).
+        job = planning.request_refresh(planning.Scope(None, "former_district", clock.today()))
+        click.echo(f"làm mới kế hoạch / planning refresh queued: job #{job.id}")
 
     @app.cli.command("train")
     @click.option("--no-promote", is_flag=True, help="Store the model but never make it current.")
