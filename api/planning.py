@@ -57,6 +57,9 @@ KEEP_PER_SCOPE = 2
 #: Unpickled results kept per process, by row: rows never change, so this cannot go stale.
 LOADED_SIZE = 8
 REFRESH = "planning_refresh"
+#: Bumped when :class:`Bundle` changes shape: results stored by older code are then stale
+#: (and, if they no longer unpickle, treated as absent) rather than served.
+BUNDLE_FORMAT = 1
 #: What every deployment refreshes whether or not anyone asked yet: the national view.
 DEFAULT_SCOPES = ((None, "former_district"),)
 
@@ -64,6 +67,10 @@ _memo: contextvars.ContextVar[dict[Hashable, Any] | None] = contextvars.ContextV
     "planning_memo", default=None
 )
 _loaded_lock = threading.Lock()
+#: What unpickling a result written by other code can raise.
+_UNREADABLE = (
+    pickle.UnpicklingError, AttributeError, ImportError, TypeError, EOFError, zlib.error,
+)
 
 
 class NotEnoughHistory(ValueError):
@@ -547,7 +554,9 @@ def _stamp() -> tuple[dict[str, int], str]:
     from api.matching import model_holder
 
     versions = data_versions()
-    return {name: versions[name] for name in PLANNING_DATA}, model_holder().get().version
+    stamp = {name: versions[name] for name in PLANNING_DATA}
+    stamp["bundle_format"] = BUNDLE_FORMAT
+    return stamp, model_holder().get().version
 
 
 def latest(province_code: str | None, area_level: str) -> PlanningResult | None:
@@ -718,7 +727,12 @@ def served(scope: Scope, principal: Any | None = None) -> Served | Job:
     job = request_refresh(scope, principal)
     if row is None:
         return job
-    return Served(load(row), row, stale=True, refresh_job=job)
+    try:
+        bundle = load(row)
+    except _UNREADABLE:  # stored by older code that no longer reads it: as if none were
+        log.warning("planning result %s not readable; waiting for its refresh", row.id)
+        return job
+    return Served(bundle, row, stale=True, refresh_job=job)
 
 
 # ---------------------------------------------------------------- the schedule

@@ -185,3 +185,17 @@ def test_stored_results_are_read_per_app_so_another_database_is_never_served(tmp
             answers.append((row.id, svc.load(row).scope.area_level))
             db.session.remove()
     assert answers == [(1, "former_district"), (1, "park")]
+
+
+def test_a_result_stored_by_older_code_is_stale_and_unreadable_is_as_none(client, world, auth):
+    row = svc.refresh(svc.Scope(None, "former_district", clock.today()))
+    row.data_versions = {k: v for k, v in row.data_versions.items() if k != "bundle_format"}
+    row.payload = b"not a stored result"
+    db.session.commit()
+    svc._loaded().clear()
+
+    response = client.get(SERIES, headers=auth("planner"))
+
+    assert response.status_code == 202  # its refresh, not a 500 on the old bytes
+    jobs.execute(response.get_json()["id"])
+    assert client.get(SERIES, headers=auth("planner")).get_json()["stale"] is False
