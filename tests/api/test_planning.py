@@ -199,3 +199,24 @@ def test_a_result_stored_by_older_code_is_stale_and_unreadable_is_as_none(client
     assert response.status_code == 202  # its refresh, not a 500 on the old bytes
     jobs.execute(response.get_json()["id"])
     assert client.get(SERIES, headers=auth("planner")).get_json()["stale"] is False
+
+
+def test_a_file_made_from_a_stored_result_is_made_once_per_result(client, world, auth):
+    svc.refresh(svc.Scope(None, "former_district", clock.today()))
+    url = "/api/v1/planning/placement-results?by=provider&format=xlsx"
+    first = client.get(url, headers=auth("planner"))
+    again = client.get(url, headers=auth("planner"))
+    assert first.status_code == again.status_code == 200
+    assert again.data == first.data and again.mimetype == first.mimetype
+    assert again.headers["Content-Disposition"] == first.headers["Content-Disposition"]
+    assert len(client.application.extensions["caunoi_planning_files"]) == 1  # made once
+    # New data: a new result, and a new file made from it (the old one is not served).
+    touch("enrollments")
+    db.session.commit()
+    stale = client.get(url, headers=auth("planner"))
+    assert stale.headers["X-Stale"] == "true" and stale.data == first.data
+    jobs.execute(int(stale.headers["X-Refresh-Job"]))
+    fresh = client.get(url, headers=auth("planner"))
+    assert fresh.headers["X-Stale"] == "false"
+    assert fresh.headers["X-Computed-At"] != first.headers["X-Computed-At"]
+    assert len(client.application.extensions["caunoi_planning_files"]) == 2
