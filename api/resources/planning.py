@@ -89,7 +89,7 @@ def _with_freshness(answer: Any, found: svc.Served) -> Any:
     row = found.row
     job_id = found.refresh_job.id if found.refresh_job is not None else None
     if isinstance(answer, Response):
-        answer.headers["X-Computed-At"] = row.computed_at.isoformat(timespec="seconds") + "Z"
+        answer.headers["X-Computed-At"] = row.computed_at.isoformat() + "Z"
         answer.headers["X-As-Of"] = row.as_of.isoformat()
         answer.headers["X-Stale"] = "true" if found.stale else "false"
         if job_id is not None:

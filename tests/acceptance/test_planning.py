@@ -113,20 +113,8 @@ def test_planning_is_for_planners_and_admins(demo, role):
     assert _get(app, tokens, "/series", role="admin").status_code == 200
 
 
-@pytest.mark.one_world  # a refresh of its own for the province; the rule is not the data's
-def test_province_scoped_planner_cannot_ask_for_another_province(demo):
-    app, tokens = demo.app, demo.tokens
-    assert _get(app, tokens, "/series", role="planner-33", province="01").status_code == 403
-    body = _get(app, tokens, "/series", role="planner-33", kind="demand", area="33").get_json()
-    assert [item["area_code"] for item in body["items"]] and body["items"][0]["area_code"] == "33"
-    assert body["stale"] is False
-
-
-@pytest.mark.one_world
-def test_series_by_park_catchment(demo):
-    app, tokens = demo.app, demo.tokens
-    parks = _get(app, tokens, "/series", kind="demand", area_level="park", limit=500).get_json()
-    assert any(item["area_code"].startswith("33-kcn-") for item in parks["items"])
+# A province planner's own scope and the park catchments are scopes of their own, each a
+# refresh of its own: tests/api/test_planning.py checks both on a small registry.
 
 
 def test_series_cover_three_years_by_former_district_and_province(demo):

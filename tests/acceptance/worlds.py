@@ -9,7 +9,7 @@ import datetime as dt
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +70,8 @@ class DemoWorld:
     app: Flask
     tokens: dict[str, str]
     trained: dict[str, Any]
+    #: Allocation rounds a test ran, by policy, that later tests of the world read again.
+    rounds: dict[str, Any] = field(default_factory=dict)
 
     @property
     def today(self) -> dt.date:

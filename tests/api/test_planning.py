@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 
@@ -17,6 +18,9 @@ from api.extensions import db
 from api.models import Job, PlanningResult
 from api.versions import touch
 from matcher import clock
+from matcher.areas import areas_of
+from matcher.places import gazetteer
+from tests import factories
 from tests.db import ON_POSTGRES, app_config
 
 SERIES = "/api/v1/planning/series"
@@ -220,3 +224,45 @@ def test_a_file_made_from_a_stored_result_is_made_once_per_result(client, world,
     assert fresh.headers["X-Stale"] == "false"
     assert fresh.headers["X-Computed-At"] != first.headers["X-Computed-At"]
     assert len(client.application.extensions["caunoi_planning_files"]) == 2
+
+
+def _commitments_in(*ward_codes: str) -> None:
+    """A commitment starting two months ago at each ward: demand history the series count."""
+    for code in ward_codes:
+        firm = factories.enterprise(ward_code=code)
+        factories.commitment(firm, ward_code=code, start_date=clock.today() - dt.timedelta(60))
+    db.session.commit()
+
+
+def test_a_province_planner_is_answered_from_that_province_only(client, world, auth):
+    other_ward = gazetteer().wards("01")[0].code
+    _commitments_in(factories.HUNG_YEN_WARD, other_ward)
+    mine = {"Authorization": f"Bearer {create_token('planner', province_code='33')[0]}"}
+    db.session.commit()
+
+    assert client.get(SERIES + "?province=01", headers=mine).status_code == 403
+    jobs.execute(_refresh_from(client.get(SERIES, headers=mine)))
+    jobs.execute(_refresh_from(client.get(SERIES, headers=auth("planner"))))
+
+    scoped = client.get(SERIES + "?kind=demand&limit=500", headers=mine).get_json()
+    national = client.get(SERIES + "?kind=demand&limit=500", headers=auth("planner")).get_json()
+    assert scoped["stale"] is False and national["stale"] is False
+    assert {i["area_code"][:2] for i in scoped["items"]} == {"33"}
+    assert {i["area_code"][:2] for i in national["items"]} == {"33", "01"}
+    keys = db.session.scalars(sa.select(PlanningResult.scope_key).order_by(PlanningResult.id))
+    assert keys.all() == ["33/former_district", "*/former_district"]
+
+
+def test_series_by_park_catchment_are_their_own_scope(client, world, auth):
+    wards = [w.code for w in gazetteer().wards("33")[:40]]
+    _commitments_in(*wards)
+    url = SERIES + "?kind=demand&area_level=park&limit=500"
+    jobs.execute(_refresh_from(client.get(url, headers=auth("planner"))))
+
+    body = client.get(url, headers=auth("planner")).get_json()
+
+    assert body["area_level"] == "park" and body["stale"] is False
+    expected = set(areas_of(pd.Series(wards), "park")["area_code"].dropna())
+    shown = {i["area_code"] for i in body["items"] if i["area_level"] == "park"}
+    assert shown == expected and any(code.startswith("33-kcn-") for code in shown)
+    assert svc.latest(None, "park") is not None and svc.latest(None, "former_district") is None
