@@ -130,10 +130,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Run each world's tests together, read-only ones first.
+    """Run each world's tests together, read-only ones first; worlds and slow tests before
+    the many short ones.
 
     After every collection_modifyitems hook (pytest's own grouping by parameter included)
     and before xdist reports the collection to its controller, which schedules by index.
+    A world is minutes of work for one process: started first, the two processes share the
+    worlds and then the short tests even out the end (started last, one process finished
+    its share and waited while the other built and ran a world).
     """
     order = {spec.name: i for i, spec in enumerate(RUN_WORLDS)}
     items = session.items
@@ -142,7 +146,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         position, item = pair
         name = _world_of(item)
         if name is None:
-            return (0, 0, False, position)
-        return (1, order[name], "writes" in item.keywords, position)
+            return (1 if "slow" in item.keywords else 2, 0, False, position)
+        return (0, order[name], "writes" in item.keywords, position)
 
     items[:] = [item for _, item in sorted(enumerate(items), key=key)]

@@ -381,7 +381,12 @@ def _round(app, tokens, body, role="caseworker") -> dict:
 
 
 @pytest.mark.writes
-@pytest.mark.parametrize("policy", ["max_hires", "stable"])
+@pytest.mark.parametrize(
+    "policy",
+    # The max_hires round is the one whose figures vary with the data (the greedy gain below
+    # reads it); the stable policy's capacities hold by construction: one world checks them.
+    ["max_hires", pytest.param("stable", marks=pytest.mark.one_world)],
+)
 def test_allocation_respects_capacities_and_planners_see_summary_only(demo, consumer, policy):
     app, tokens = demo.app, demo.tokens
     run = _round(app, tokens, {"policy": policy}, role="planner")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-import pytest
 import sqlalchemy as sa
 
 from api import create_app, jobs
@@ -21,7 +20,7 @@ from matcher import clock
 from matcher.areas import areas_of
 from matcher.places import gazetteer
 from tests import factories
-from tests.db import ON_POSTGRES, app_config
+from tests.db import ON_POSTGRES, app_config, create_schema, drop_schema, schema_name
 
 SERIES = "/api/v1/planning/series"
 
@@ -174,20 +173,27 @@ def test_the_watcher_refreshes_busy_data_once_the_result_is_too_old(app, world):
     assert len(svc.watch(now + dt.timedelta(seconds=601))) == 1
 
 
-@pytest.mark.skipif(ON_POSTGRES, reason="two throwaway SQLite databases in one process")
 def test_stored_results_are_read_per_app_so_another_database_is_never_served(tmp_path):
     """Two databases number their rows alike; a process-wide cache of unpickled results
     keyed by row would serve the first database's result to the second (seen with the
     earlier per-process cache when two test apps ran in one process)."""
-    first = create_app(app_config(tmp_path / "a", sqlite_file=tmp_path / "a.sqlite3"))
-    second = create_app(app_config(tmp_path / "b", sqlite_file=tmp_path / "b.sqlite3"))
     answers = []
-    for app, area_level in ((first, "former_district"), (second, "park")):
-        with app.app_context():
-            db.create_all()
-            row = svc.refresh(svc.Scope(None, area_level, clock.today()))
-            answers.append((row.id, svc.load(row).scope.area_level))
-            db.session.remove()
+    for name, area_level in (("a", "former_district"), ("b", "park")):
+        schema = schema_name(f"per_app_{name}")
+        if ON_POSTGRES:
+            create_schema(schema)
+        config = app_config(tmp_path / name, schema=schema, sqlite_file=tmp_path / f"{name}.db")
+        app = create_app(config)
+        try:
+            with app.app_context():
+                db.create_all()
+                row = svc.refresh(svc.Scope(None, area_level, clock.today()))
+                answers.append((row.id, svc.load(row).scope.area_level))
+                db.session.remove()
+                db.engine.dispose()
+        finally:
+            if ON_POSTGRES:
+                drop_schema(schema)
     assert answers == [(1, "former_district"), (1, "park")]
 
 

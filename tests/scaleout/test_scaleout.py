@@ -38,7 +38,7 @@ from matcher.demo import DemoConfig, generate
 from tests.consumer import Consumer, Server
 from tests.db import ON_POSTGRES, app_config, create_schema, drop_schema, schema_name
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 DAY = "2026-11-27"
