@@ -50,13 +50,14 @@ test: lint test-sqlite test-postgres
 lint: install-dev
 	$(BIN)/ruff check .
 
-# tests/engine (no database) runs here only; tests/api and tests/acceptance on both backends;
-# tests/scaleout (two web servers, two consumers, one PostgreSQL and one Redis) on PostgreSQL.
+# tests/engine (no database) and tests/acceptance (the demo at pinned dates and seeds) run
+# here only; tests/api on both backends; tests/scaleout (two web servers, two consumers, one
+# PostgreSQL and one Redis, with the demo-scale flows) on PostgreSQL.
 test-sqlite: install-dev
 	$(PYTEST) tests
 
 test-postgres: install-dev
-	CAUNOI_TEST_DATABASE_URL=$(TEST_POSTGRES_URL) $(PYTEST) tests/api tests/acceptance tests/scaleout
+	CAUNOI_TEST_DATABASE_URL=$(TEST_POSTGRES_URL) $(PYTEST) tests/api tests/scaleout
 
 ## Benchmarks print figures (docs/performance.md); they never fail on a time
 bench: install-dev

@@ -38,7 +38,8 @@ from matcher.demo import DemoConfig, generate
 from tests.consumer import Consumer, Server
 from tests.db import ON_POSTGRES, app_config, create_schema, drop_schema, schema_name
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+# One deployment for the module, so its tests go to one xdist process.
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.xdist_group("scaleout")]
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 DAY = "2026-11-27"
@@ -77,13 +78,17 @@ def deployment(tmp_path_factory) -> Iterator[dict]:
         data = generate(DemoConfig(today=clock.today(), n_workers=1500, referrals_per_month=120))
         import_frames(data.frames(), clock.today())
         token = create_token("planner", label="scale-out")[0]
+        tokens = {r: create_token(r, label="scale-out")[0] for r in ("admin", "caseworker")}
         db.session.commit()
         consumers = [
             Consumer(app, tmp / f"consumer-{k}.log").__enter__() for k in range(2)
         ]
         servers = [Server(app, tmp / f"web-{k}.log", _free_port()).__enter__() for k in range(2)]
         try:
-            yield {"app": app, "token": token, "consumers": consumers, "servers": servers}
+            yield {
+                "app": app, "token": token, "tokens": tokens,
+                "consumers": consumers, "servers": servers,
+            }  # fmt: skip
         finally:
             for process in (*servers, *consumers):
                 process.__exit__(None, None, None)
@@ -106,17 +111,33 @@ def _get(server: Server, path: str, token: str) -> tuple[int, dict, bytes, float
     return status, headers, body, time.perf_counter() - started
 
 
-def _job(server: Server, job_id: int, token: str, timeout: float = 240) -> dict:
+def _call(server: Server, method: str, path: str, token: str, body: dict | None = None):
+    """One API call over HTTP: status and JSON body."""
+    request = urllib.request.Request(
+        f"{server.url}/api/v1{path}", method=method,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        data=json.dumps(body).encode() if body is not None else None,
+    )  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def _until(server: Server, path: str, token: str, done, timeout: float = 240) -> dict:
     deadline = time.monotonic() + timeout
     while True:
-        request = urllib.request.Request(
-            f"{server.url}/api/v1/jobs/{job_id}", headers={"Authorization": f"Bearer {token}"}
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            body = json.loads(response.read())
-        if body["status"] not in jobs.ACTIVE or time.monotonic() > deadline:
+        _, body = _call(server, "GET", path, token)
+        if done(body) or time.monotonic() > deadline:
             return body
         time.sleep(0.5)
+
+
+def _job(server: Server, job_id: int, token: str, timeout: float = 240) -> dict:
+    return _until(
+        server, f"/jobs/{job_id}", token, lambda b: b["status"] not in jobs.ACTIVE, timeout
+    )
 
 
 def _content(body: bytes, headers: dict) -> tuple:
@@ -188,3 +209,33 @@ def test_every_web_process_serves_the_same_stored_result_and_none_runs_a_backtes
     assert slowest < 2.0 and refresh_seconds > 3 * slowest, (slowest, refresh_seconds)
     for server in servers:
         assert "planning refresh" not in Path(server.log).read_text(errors="replace")
+
+
+def test_training_a_round_and_matches_across_the_two_servers(deployment):
+    """The demo-scale flows on PostgreSQL (tests/acceptance runs them on SQLite): training
+    asked of one server and run by a consumer; the model then served by both; a round with
+    date filters (PostgreSQL once refused dates stored as text) asked of the other."""
+    admin, caseworker = deployment["tokens"]["admin"], deployment["tokens"]["caseworker"]
+    first, second = deployment["servers"]
+    consumer_pids = {c.process.pid for c in deployment["consumers"]}
+
+    status, queued = _call(first, "POST", "/models/train", admin, {})
+    assert status == 202, queued
+    trained = _job(second, queued["id"], admin)
+    assert trained["status"] == "done", trained
+    assert int(trained["worker"].rsplit(":", 1)[1]) in consumer_pids
+    version = trained["result"]["version"]
+
+    answers = [_call(server, "GET", "/workers/1/matches?limit=10", caseworker) for server in
+               (first, second)]  # fmt: skip
+    assert answers[0] == answers[1] and answers[0][0] == 200
+    if trained["result"].get("promoted"):
+        assert answers[0][1]["model_version"] == version
+
+    body = {"graduated_since": "2000-01-01", "available_by": DAY}
+    status, run = _call(second, "POST", "/allocations", caseworker, body)
+    assert status in (201, 202), run
+    url = f"/allocations/{run['id']}"
+    done = _until(first, url, caseworker, lambda b: b["status"] != "running")
+    assert done["status"] == "done", done
+    assert done["summary"]["population"] > 0 and done["summary"]["policy"]["workers_placed"] > 0
