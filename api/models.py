@@ -384,7 +384,8 @@ class PlanningResult(db.Model):
     Series, forecasts, gaps, course plan, placement results and the fairness audit are
     computed by a job (api.planning.refresh) and stored here, so every web process and every
     machine serves the same answer without recomputing it. ``payload`` is the compressed
-    pickle of :class:`api.planning.Bundle`, written only by our own consumers.
+    pickle of :class:`api.planning.Bundle`, signed with the install's secret
+    (matcher.model_store.dumps_signed): a payload its readers cannot verify is never unpickled.
     """
 
     __tablename__ = "planning_results"

@@ -37,7 +37,7 @@ from api.extensions import db
 from api.models import Commitment, Course, Enrollment, Job, PlanningResult, Referral, Worker
 from api.versions import current as data_versions
 from api.versions import last_changed
-from matcher import clock, series
+from matcher import clock, model_store, series
 from matcher import fairness as fair
 from matcher import forecast as fc
 from matcher import planning as plan
@@ -59,7 +59,7 @@ LOADED_SIZE = 8
 REFRESH = "planning_refresh"
 #: Bumped when :class:`Bundle` changes shape: results stored by older code are then stale
 #: (and, if they no longer unpickle, treated as absent) rather than served.
-BUNDLE_FORMAT = 1
+BUNDLE_FORMAT = 2
 #: What every deployment refreshes whether or not anyone asked yet: the national view.
 DEFAULT_SCOPES = ((None, "former_district"),)
 
@@ -67,9 +67,10 @@ _memo: contextvars.ContextVar[dict[Hashable, Any] | None] = contextvars.ContextV
     "planning_memo", default=None
 )
 _loaded_lock = threading.Lock()
-#: What unpickling a result written by other code can raise.
+#: What reading a result written by other code (or by anyone without the secret) raises.
 _UNREADABLE = (
-    pickle.UnpicklingError, AttributeError, ImportError, TypeError, EOFError, zlib.error,
+    model_store.ModelError, pickle.UnpicklingError, AttributeError, ImportError, TypeError,
+    EOFError, zlib.error,
 )
 
 
@@ -584,11 +585,11 @@ def refresh(
     key = scope_key(scope.province_code, scope.area_level)
     stamp = _stamp()
     row = latest(scope.province_code, scope.area_level)
-    if row is not None and is_current(row, scope.today, stamp):
+    if row is not None and is_current(row, scope.today, stamp) and readable(row) is not None:
         return row
     started = time.perf_counter()
     bundle = compute(scope, progress)
-    payload = zlib.compress(pickle.dumps(bundle, protocol=pickle.HIGHEST_PROTOCOL), 6)
+    payload = model_store.dumps_signed(bundle, _key())
     row = PlanningResult(
         scope_key=key, province_code=scope.province_code, area_level=scope.area_level,
         as_of=scope.today, data_versions=stamp[0], model_version=stamp[1],
@@ -645,6 +646,11 @@ def _loaded() -> OrderedDict[Hashable, Bundle]:
     return current_app.extensions.setdefault("caunoi_planning_loaded", OrderedDict())
 
 
+def _key() -> bytes:
+    """The install's secret signs stored results (every machine shares it: README)."""
+    return str(current_app.config["SECRET_KEY"]).encode()
+
+
 def load(row: PlanningResult) -> Bundle:
     """The stored result, unpickled once per process (a row never changes once written)."""
     key = (row.id, row.scope_key, row.computed_at)
@@ -656,7 +662,7 @@ def load(row: PlanningResult) -> Bundle:
     payload = db.session.scalar(
         sa.select(PlanningResult.payload).where(PlanningResult.id == row.id)
     )
-    bundle = pickle.loads(zlib.decompress(payload))
+    bundle = model_store.loads_signed(payload, _key())
     with _loaded_lock:
         cache[key] = bundle
         while len(cache) > LOADED_SIZE:
@@ -718,19 +724,28 @@ def request_refresh(scope: Scope, principal: Any | None = None) -> Job | None:
     return jobs.submit(REFRESH, params, principal, province_scope=scope.province_code)
 
 
+def readable(row: PlanningResult | None) -> Bundle | None:
+    """The stored result, or None when there is none or it cannot be read: written by older
+    code, or not signed with this install's secret (never unpickled then)."""
+    if row is None:
+        return None
+    try:
+        return load(row)
+    except _UNREADABLE:
+        log.warning("planning result %s not readable; it will be computed again", row.id)
+        return None
+
+
 def served(scope: Scope, principal: Any | None = None) -> Served | Job:
     """The latest stored result of the scope, marked stale (with a refresh queued) when the
-    data, the day or the model changed since; the refresh job when nothing is stored yet."""
+    data, the day or the model changed since; the refresh job when nothing readable is
+    stored yet."""
     row = latest(scope.province_code, scope.area_level)
-    if row is not None and is_current(row, scope.today, _stamp()):
-        return Served(load(row), row, stale=False, refresh_job=None)
+    bundle = readable(row)
+    if bundle is not None and is_current(row, scope.today, _stamp()):
+        return Served(bundle, row, stale=False, refresh_job=None)
     job = request_refresh(scope, principal)
-    if row is None:
-        return job
-    try:
-        bundle = load(row)
-    except _UNREADABLE:  # stored by older code that no longer reads it: as if none were
-        log.warning("planning result %s not readable; waiting for its refresh", row.id)
+    if bundle is None:
         return job
     return Served(bundle, row, stale=True, refresh_job=job)
 

@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 import os
+import pickle
 import platform
 import re
 import secrets
 import subprocess
 import warnings
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -231,3 +234,23 @@ def load(root: Path, version: str) -> StoredModel:
         except InconsistentVersionWarning as warning:
             raise ModelIncompatible(f"model {version}: {warning}") from None
     return StoredModel(version=version, model=model, metadata=metadata)
+
+
+# ---------------------------------------------------------------- signed results in a database
+
+
+def dumps_signed(value: Any, key: bytes) -> bytes:
+    """A compressed pickle prefixed with its HMAC-SHA-256 under ``key`` (the install's
+    secret), for results a consumer stores in the database for the web processes to read
+    (api.planning): :func:`loads_signed` unpickles only what was signed with the same key,
+    so a row written by anyone without the secret is refused, never run."""
+    body = zlib.compress(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), 6)
+    return hmac.new(key, body, hashlib.sha256).digest() + body
+
+
+def loads_signed(data: bytes, key: bytes) -> Any:
+    """The value :func:`dumps_signed` stored, after checking its signature."""
+    mac, body = data[: hashlib.sha256().digest_size], data[hashlib.sha256().digest_size :]
+    if not hmac.compare_digest(mac, hmac.new(key, body, hashlib.sha256).digest()):
+        raise ModelError("stored result's signature does not match its contents: refused")
+    return pickle.loads(zlib.decompress(body))

@@ -16,7 +16,7 @@ from api.auth import create_token
 from api.extensions import db
 from api.models import Job, PlanningResult
 from api.versions import touch
-from matcher import clock
+from matcher import clock, model_store
 from matcher.areas import areas_of
 from matcher.places import gazetteer
 from tests import factories
@@ -272,3 +272,35 @@ def test_series_by_park_catchment_are_their_own_scope(client, world, auth):
     shown = {i["area_code"] for i in body["items"] if i["area_level"] == "park"}
     assert shown == expected and any(code.startswith("33-kcn-") for code in shown)
     assert svc.latest(None, "park") is not None and svc.latest(None, "former_district") is None
+
+
+def test_a_stored_result_not_signed_with_this_install_secret_is_never_unpickled(
+    client, world, auth
+):
+    """Whoever can write the table but has not the secret cannot make a web process run a
+    pickle: the row is refused (answered as none, with its refresh queued)."""
+    row = svc.refresh(svc.Scope(None, "former_district", clock.today()))
+    # A pickle that would run code when loaded, signed with another key.
+    row.payload = model_store.dumps_signed(_Explodes(), b"not this install's secret")
+    db.session.commit()
+    svc._loaded().clear()
+
+    response = client.get(SERIES, headers=auth("planner"))
+
+    assert response.status_code == 202, response.get_data(as_text=True)[:300]
+    assert not _Explodes.ran
+    jobs.execute(response.get_json()["id"])  # computed again, though its stamp was current
+    assert client.get(SERIES, headers=auth("planner")).get_json()["stale"] is False
+    assert not _Explodes.ran
+
+
+class _Explodes:
+    ran = False
+
+    def __reduce__(self):
+        return (_explode, ())
+
+
+def _explode():
+    _Explodes.ran = True
+    return None
