@@ -695,9 +695,22 @@ def _active_refresh(key: str, as_of: dt.date) -> Job | None:
     return None
 
 
-def request_refresh(scope: Scope, principal: Any | None = None) -> Job | None:
+def _unchanged_since(moment: dt.datetime | None) -> bool:
+    """No planning table was written after ``moment`` (then a result found current then is
+    current now, unless the model changed: that waits for ``PLANNING_RETRY_S``)."""
+    changed = last_changed(PLANNING_DATA)
+    return moment is not None and (changed is None or changed <= moment)
+
+
+def request_refresh(
+    scope: Scope, principal: Any | None = None, stored: PlanningResult | None = None
+) -> Job | None:
     """Queue a refresh of the scope unless one is queued or running (then that one), or one
-    failed within ``PLANNING_RETRY_S`` (it would fail again: the failed one is answered)."""
+    failed within ``PLANNING_RETRY_S`` (it would fail again: the failed one is answered), or
+    one ended within it finding ``stored`` current: the consumer and this process disagree
+    on the stamp (a model that loads in one and not the other, a models folder not shared),
+    and asking again would only queue empty jobs (the log says so; the schedule tries
+    again after ``PLANNING_RETRY_S``)."""
     key = scope_key(scope.province_code, scope.area_level)
     active = _active_refresh(key, scope.today)
     if active is not None:
@@ -707,14 +720,28 @@ def request_refresh(scope: Scope, principal: Any | None = None) -> Job | None:
         sa.select(Job)
         .where(
             Job.kind == REFRESH,
-            Job.status == "failed",
+            Job.status.in_(("failed", "done")),
             Job.finished_at >= jobs.real_now() - dt.timedelta(seconds=retry_s),
         )
         .order_by(Job.id.desc())
     ).all()
     for job in recent:
         params = job.params or {}
-        if scope_key(params.get("province_code"), params.get("area_level", "")) == key:
+        if scope_key(params.get("province_code"), params.get("area_level", "")) != key:
+            continue
+        if job.status == "failed":
+            return job
+        if (
+            stored is not None
+            and params.get("as_of") == scope.today.isoformat()
+            and (job.result or {}).get("planning_result_id") == stored.id
+            and _unchanged_since(job.finished_at)
+        ):
+            log.warning(
+                "planning %s: refresh #%s found result #%s current, this process finds it "
+                "stale (model %s here); not asking again", key, job.id, stored.id,
+                _stamp()[1],
+            )  # fmt: skip
             return job
     params = {
         "province_code": scope.province_code,
@@ -727,8 +754,8 @@ def request_refresh(scope: Scope, principal: Any | None = None) -> Job | None:
 def readable(row: PlanningResult | None) -> Bundle | None:
     """The stored result, or None when there is none or it cannot be read: written by older
     code, or not signed with this install's secret (never unpickled then)."""
-    if row is None:
-        return None
+    if row is None or dict(row.data_versions).get("bundle_format") != BUNDLE_FORMAT:
+        return None  # another shape of Bundle: its fields would not be what this code reads
     try:
         return load(row)
     except _UNREADABLE:
@@ -744,7 +771,9 @@ def served(scope: Scope, principal: Any | None = None) -> Served | Job:
     bundle = readable(row)
     if bundle is not None and is_current(row, scope.today, _stamp()):
         return Served(bundle, row, stale=False, refresh_job=None)
-    job = request_refresh(scope, principal)
+    if row is not None:
+        db.session.expunge(row)  # its stamp stays readable after the commit below
+    job = request_refresh(scope, principal, stored=row)
     if bundle is None:
         return job
     return Served(bundle, row, stale=True, refresh_job=job)

@@ -47,6 +47,7 @@ from api.schemas import (
     TableOut,
 )
 from matcher import clock
+from matcher.places import gazetteer
 from matcher.planning import MIN_CELL
 
 bp = Blueprint("planning", __name__, url_prefix="/api/v1/planning")
@@ -68,6 +69,12 @@ def _scope(query: PlanningQuery | FairnessQuery) -> svc.Scope:
     if mine and wanted and wanted != mine:
         raise Forbidden(
             f"Mã truy cập chỉ xem được tỉnh {mine} / this token may only see province {mine}"
+        )
+    if wanted and gazetteer().province(wanted) is None:
+        # Each province is a stored scope the schedule keeps refreshing: only real ones.
+        raise ValidationFailed(
+            f"Không có tỉnh mã {wanted} / no province has code {wanted}",
+            errors=[{"field": "province", "message": f"unknown province code {wanted}"}],
         )
     level = getattr(query, "area_level", "former_district")
     return svc.Scope(province_code=mine or wanted, area_level=level, today=clock.today())

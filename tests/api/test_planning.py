@@ -304,3 +304,45 @@ class _Explodes:
 def _explode():
     _Explodes.ran = True
     return None
+
+
+def test_new_data_after_a_refresh_job_queue_another(client, world, auth):
+    first = _refresh_from(client.get(SERIES, headers=auth("planner")))
+    jobs.execute(first)
+    touch("referrals")
+    db.session.commit()
+
+    body = client.get(SERIES, headers=auth("planner")).get_json()
+
+    assert body["stale"] is True and body["refresh_job_id"] not in (None, first)
+
+
+def test_a_process_that_disagrees_on_the_stamp_does_not_flood_the_queue(client, world, auth):
+    """The consumer found the result current (its model), this process finds it stale (a
+    model it cannot load, say): it is served stale with that refresh, not asked again."""
+    first = _refresh_from(client.get(SERIES, headers=auth("planner")))
+    jobs.execute(first)
+    row = svc.latest(None, "former_district")
+    row.model_version = "a model only the consumer loads"
+    db.session.commit()
+
+    answers = [client.get(SERIES, headers=auth("planner")).get_json() for _ in range(3)]
+
+    assert [a["stale"] for a in answers] == [True, True, True]
+    assert {a["refresh_job_id"] for a in answers} == {first}
+    count = sa.select(sa.func.count()).select_from(Job).where(Job.kind == "planning_refresh")
+    assert db.session.scalar(count) == 1
+
+
+def test_an_unknown_province_is_a_named_422_and_stores_no_scope(client, world, auth):
+    response = client.get(SERIES + "?province=99", headers=auth("planner"))
+    assert response.status_code == 422 and "province" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Job).where(
+        Job.kind == "planning_refresh")) == 0  # fmt: skip
+
+
+def test_a_result_of_another_bundle_format_is_never_served(client, world, auth):
+    row = svc.refresh(svc.Scope(None, "former_district", clock.today()))
+    row.data_versions = {**row.data_versions, "bundle_format": svc.BUNDLE_FORMAT - 1}
+    db.session.commit()
+    assert client.get(SERIES, headers=auth("planner")).status_code == 202
