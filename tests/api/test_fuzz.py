@@ -25,6 +25,8 @@ pytestmark = pytest.mark.slow
 DOMAIN_RULES = {
     "unknown ward code": "whether a well-formed code names one of the 2025 wards is the "
     "gazetteer's data (3,321 codes), not a pattern",
+    "unknown province code": "whether a well-formed code names one of the 34 provinces is the "
+    "gazetteer's data, not a pattern (planning scopes must be real provinces)",
     "cannot resolve": "whether a free-text address names a ward is decided by the gazetteer",
     "unknown worker": "a cross-reference must name a record that exists",
     "unknown course": "a cross-reference must name a record that exists",
