@@ -39,6 +39,8 @@ run: install
 	$(BIN)/caunoi demo --if-empty
 	@echo "Mã quản trị / admin token (Authorization: Bearer …):"
 	@$(BIN)/caunoi token create --role admin --label "make run" --replace
+	@echo "Đăng nhập trang web / sign in at http://$(HOST):$(PORT)/login (mật khẩu mới mỗi lần / new passwords each run):"
+	@$(BIN)/caunoi user demo
 	@# One job consumer beside the web server (its queue: a SQLite file, no Redis needed);
 	@# Ctrl-C reaches both (one process group), and the trap stops the consumer in any case.
 	$(BIN)/caunoi worker & consumer=$$!; trap 'kill $$consumer 2>/dev/null; wait $$consumer' EXIT INT TERM; \

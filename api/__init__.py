@@ -122,10 +122,13 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from api import web
     from api.resources import BLUEPRINTS
 
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+    web.init_app(app)
+    web.common.exempt_api(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

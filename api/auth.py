@@ -32,6 +32,10 @@ class Principal:
     role: str
     enterprise_id: int | None
     province_code: str | None
+    #: The person behind the token (always for a signed-in session; for an API token only
+    #: when it was issued to a user), and their name, for the access log and the pages.
+    user_id: int | None = None
+    name: str | None = None
 
     @property
     def sees_personal_data(self) -> bool:
@@ -127,7 +131,10 @@ def authenticate(roles: tuple[str, ...]) -> Principal:
                 f" token expired on {row.expires_at:%Y-%m-%d}; ask for a new one"
             )
         raise Unauthorized("Mã truy cập không hợp lệ hoặc đã thu hồi / invalid or revoked token")
-    principal = Principal(row.id, row.role, row.enterprise_id, row.province_code)
+    if row.user_id is not None and (row.user is None or row.user.disabled_at is not None):
+        _count_bad_token(False)
+        raise Unauthorized("Tài khoản đã bị khóa / the account is disabled")
+    principal = principal_of(row)
     g.principal = principal
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_EVERY:
         _record_use(row.id, now)
@@ -137,6 +144,19 @@ def authenticate(roles: tuple[str, ...]) -> Principal:
             f"role '{principal.role}' may not do this"
         )
     return principal
+
+
+def principal_of(row: ApiToken) -> Principal:
+    """The principal a token row stands for (an API token or a signed-in session)."""
+    user = row.user if row.user_id is not None else None
+    return Principal(
+        row.id,
+        row.role,
+        row.enterprise_id,
+        row.province_code,
+        user_id=row.user_id,
+        name=user.name if user is not None else row.label,
+    )
 
 
 def _count_bad_token(expired: bool) -> None:
@@ -205,6 +225,7 @@ def log_personal_access(worker_ids: list[int], action: str) -> None:
         [
             {
                 "token_id": principal.token_id,
+                "user_id": principal.user_id,
                 "role": principal.role,
                 "worker_id": worker_id,
                 "action": action,

@@ -110,6 +110,18 @@ def register(app: Flask) -> None:
     def token_group() -> None:
         """Manage API tokens."""
 
+    def _enterprise_option(external_id: str | None):
+        from api.models import Enterprise
+
+        if not external_id:
+            return None
+        enterprise = db.session.scalar(
+            sa.select(Enterprise).where(Enterprise.external_id == external_id)
+        )
+        if enterprise is None:
+            raise click.BadParameter(f"no enterprise {external_id!r}", param_hint="--enterprise")
+        return enterprise
+
     @token_group.command("create")
     @click.option(
         "--role", required=True, type=click.Choice(["caseworker", "enterprise", "planner", "admin"])
@@ -171,6 +183,54 @@ def register(app: Flask) -> None:
             )
         db.session.commit()
         click.echo(clear)
+
+    @app.cli.group("user")
+    def user_group() -> None:
+        """Manage the accounts people sign in to the pages with."""
+
+    @user_group.command("create")
+    @click.option("--login", required=True, help="Sign-in name (case and diacritics ignored).")
+    @click.option("--name", required=True, help="The person's full name.")
+    @click.option(
+        "--role", required=True, type=click.Choice(["caseworker", "enterprise", "planner", "admin"])
+    )
+    @click.option("--enterprise", "enterprise_external_id", help="External id (enterprise role).")
+    @click.option("--province", "province_code", help="Limit the account to one province code.")
+    @click.option(
+        "--password",
+        help="Default: a random one, printed once (give it to the person; they change it).",
+    )
+    @with_appcontext
+    def user_create_command(
+        login: str,
+        name: str,
+        role: str,
+        enterprise_external_id: str | None,
+        province_code: str | None,
+        password: str | None,
+    ) -> None:
+        """Create an account for the pages; prints its login and password."""
+        from api import accounts
+
+        enterprise = _enterprise_option(enterprise_external_id)
+        password = password or accounts.random_password()
+        try:
+            user = accounts.create_user(
+                login, name, role, password, enterprise=enterprise, province_code=province_code
+            )
+        except accounts.AccountError as error:
+            raise click.UsageError(str(error)) from None
+        db.session.commit()
+        click.echo(f"{user.login}\t{password}")
+
+    @user_group.command("demo")
+    @with_appcontext
+    def user_demo_command() -> None:
+        """Create (or reset) one demo account per role and print their sign-ins."""
+        from api import accounts
+
+        for login, role, password in accounts.demo_users():
+            click.echo(f"  {role:<11} {login:<12} {password}")
 
     @app.cli.command("demo")
     @click.option("--workers", "n_workers", default=8000, show_default=True)

@@ -55,6 +55,24 @@ class DefaultConfig:
     PLANNING_MAX_STALE_S: float = 3600.0
     PLANNING_RETRY_S: float = 600.0
     RATELIMIT_STORAGE_URI: str = "memory://"
+    # Pages: a signed-in session lasts this many hours from sign-in (a shared office
+    # computer); sign-in attempts per client address and per login are limited.
+    SESSION_HOURS: int = 12
+    LOGIN_LIMIT: str = "10 per minute"
+    # Languages of the pages: Vietnamese first, English on request.
+    BABEL_DEFAULT_LOCALE: str = "vi"
+    LANGUAGES: tuple[str, ...] = ("vi", "en")
+    # Session cookies: never read by scripts, not sent from other sites' forms.
+    SESSION_COOKIE_HTTPONLY: bool = True
+    SESSION_COOKIE_SAMESITE: str = "Lax"
+    # A form's CSRF token lives as long as the session it belongs to.
+    WTF_CSRF_TIME_LIMIT: int | None = None
+    # Compress pages and static files (brotli, else gzip) from this size up.
+    COMPRESS_MIN_SIZE: int = 500
+    COMPRESS_MIMETYPES: tuple[str, ...] = (
+        "text/html", "text/css", "application/javascript", "text/javascript",
+        "application/json", "application/problem+json", "image/svg+xml", "text/csv",
+    )
     # How long a write waits for another's lock (SQLite's busy timeout, PostgreSQL's
     # lock_timeout) before the request gets 503.
     LOCK_TIMEOUT_MS: int = 10_000

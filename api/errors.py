@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, json
+from flask import Flask, Response, json, request
+from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -34,12 +35,22 @@ TITLES = {
 
 # Werkzeug's own messages are English only; routing errors get bilingual ones.
 ROUTING_DETAILS = {
+    400: "Yêu cầu không hợp lệ / the request is not valid",
+    403: "Bạn không có quyền mở trang này / you may not open this page",
+    429: "Quá nhiều lần thử; hãy đợi một phút rồi thử lại / too many attempts; wait a minute"
+    " and try again",
     404: "Không có đường dẫn này / no such path",
     405: "Đường dẫn này không nhận phương thức đó / this path does not accept that method",
     413: "Tệp hoặc nội dung quá lớn / the upload is too large",
     414: "Đường dẫn quá dài / the request line is too long",
     431: "Tiêu đề yêu cầu quá lớn / the request headers are too large",
 }
+
+
+CSRF_DETAIL = (
+    "Biểu mẫu thiếu mã bảo vệ hoặc đã hết hạn; hãy tải lại trang rồi gửi lại / the form lacks"
+    " its protection token or has expired; reload the page and send it again"
+)
 
 
 class ApiError(Exception):
@@ -129,13 +140,33 @@ def problem(
     return response
 
 
+#: Paths answered in JSON even though they are not under /api/ (load balancers' checks).
+_JSON_PATHS = ("/healthz", "/readyz")
+
+
+def wants_page() -> bool:
+    """A request for a page (anything outside /api/ and the health checks) gets an error page,
+    not problem+json: a caseworker's browser must never show raw JSON or a traceback."""
+    path = request.path
+    return not (path.startswith("/api/") or path in _JSON_PATHS)
+
+
+def _answer(status: int, detail: str, **kwargs) -> Response:
+    if wants_page():
+        from api.web.errors import error_page
+
+        return error_page(status, detail, retry_after=kwargs.get("retry_after"))
+    return problem(status, detail, **kwargs)
+
+
 def register_errorhandlers(app: Flask) -> None:
-    """Map every exception to problem+json; a 500 rolls the session back so nothing half-lands."""
+    """Map every exception to problem+json (an error page for pages); a 500 rolls the session
+    back so nothing half-lands."""
 
     @app.errorhandler(ApiError)
     def handle_api_error(error: ApiError) -> Response:
         db.session.rollback()
-        return problem(
+        return _answer(
             error.status,
             error.detail,
             slug=error.slug,
@@ -146,14 +177,14 @@ def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(FileFormatError)
     def handle_file_format(error: FileFormatError) -> Response:
         db.session.rollback()
-        return problem(422, str(error), slug="file-format")
+        return _answer(422, str(error), slug="file-format")
 
     @app.errorhandler(IntegrityError)
     def handle_integrity(error: IntegrityError) -> Response:
         # The database's constraints are the last guard (a race the checks above lost).
         db.session.rollback()
         app.logger.warning("integrity error: %s", error.orig)
-        return problem(
+        return _answer(
             409,
             "Xung đột với dữ liệu hiện có (vừa thay đổi?); hãy thử lại / conflicts with the "
             "current data (changed meanwhile?); please retry",
@@ -169,7 +200,7 @@ def register_errorhandlers(app: Flask) -> None:
         except Exception:  # the connection itself may be gone; the pool replaces it
             db.session.invalidate()
         app.logger.warning("database unavailable: %s", error.orig)
-        return problem(
+        return _answer(
             503,
             "Cơ sở dữ liệu đang bận hoặc không kết nối được; hãy thử lại sau ít giây / the"
             " database is busy or unreachable; retry in a few seconds",
@@ -180,7 +211,7 @@ def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(RecursionError)
     def handle_recursion(error: RecursionError) -> Response:
         db.session.rollback()
-        return problem(
+        return _answer(
             400, "Dữ liệu lồng nhau quá sâu / the input is nested too deeply", slug="too-deep"
         )
 
@@ -189,7 +220,9 @@ def register_errorhandlers(app: Flask) -> None:
         db.session.rollback()
         status = error.code or 500
         detail = ROUTING_DETAILS.get(status, error.description or "")
-        response = problem(status, detail, slug=str(status))
+        if isinstance(error, CSRFError):
+            detail = CSRF_DETAIL
+        response = _answer(status, detail, slug=str(status))
         if status == 405 and error.get_response().headers.get("Allow"):
             response.headers["Allow"] = error.get_response().headers["Allow"]
         return response
@@ -198,4 +231,4 @@ def register_errorhandlers(app: Flask) -> None:
     def handle_unexpected(error: Exception) -> Response:
         db.session.rollback()
         app.logger.exception("unhandled error")
-        return problem(500, "Lỗi không mong đợi / Unexpected error", slug="internal")
+        return _answer(500, "Lỗi không mong đợi / Unexpected error", slug="internal")

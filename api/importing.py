@@ -12,7 +12,7 @@ from flask import current_app
 from api import jobs
 from api.extensions import db
 from api.models import ImportRun
-from api.registry import apply_batch
+from api.registry import ConsentTaken, apply_batch
 from matcher import clock, ingest
 from matcher.places import gazetteer
 from matcher.taxonomy import taxonomy
@@ -27,9 +27,12 @@ def run_import(
     actor: tuple[int | None, str | None] = (None, None),
     today: dt.date | None = None,
     province_scope: str | None = None,
+    consent_confirmed: bool = False,
 ) -> dict[str, Any]:
     """Read, validate and upsert one file; commit good rows (or nothing, with atomic).
 
+    ``consent_confirmed``: the uploader vouched that everyone listed consented (a worker
+    row without consent_on then records a consent of today, method "upload").
     Raises FileFormatError when the file cannot be read as a table at all.
     """
     started = time.perf_counter()
@@ -39,7 +42,9 @@ def run_import(
     batch = ingest.validate(
         kind, table, today=today or clock.today(), gazetteer=gazetteer(), taxonomy=taxonomy()
     )
-    present = {h.strip().lower() for h in table.header}
+    present = {ingest.column_for_header(kind, h) for h in table.header}
+    day = today or clock.today()
+    consent = ConsentTaken("upload", day) if consent_confirmed and kind == "workers" else None
     errors = list(batch.errors)
     if batch.file_rejected:
         records: list[ingest.Record] = []
@@ -54,6 +59,7 @@ def run_import(
         actor=actor,
         source="import",
         province_scope=province_scope,
+        consent=consent,
     )
     errors.extend(result.errors)
     errors.sort(key=lambda e: (e.row, e.column or ""))
@@ -80,10 +86,10 @@ def run_import(
         db.session.rollback()
     summary = {k: v for k, v in report.items() if k not in ("skill_notes", "place_notes")}
     summary["errors"] = report["errors"][:200]
-    db.session.add(
-        ImportRun(kind=kind, filename=filename, atomic=atomic, token_id=actor[0], report=summary)
-    )
+    run = ImportRun(kind=kind, filename=filename, atomic=atomic, token_id=actor[0], report=summary)
+    db.session.add(run)
     db.session.commit()
+    report["import_id"] = run.id
     return report
 
 
@@ -102,4 +108,5 @@ def import_job(job: Any, progress: jobs.Progress) -> dict[str, Any]:
         atomic=bool(params.get("atomic")),
         actor=(job.token_id, job.role),
         province_scope=job.province_scope,
+        consent_confirmed=bool(params.get("consent_confirmed")),
     )

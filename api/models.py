@@ -238,6 +238,36 @@ class ReferralEvent(db.Model):
     referral: Mapped[Referral] = relationship(back_populates="events")
 
 
+class User(TimestampMixin, db.Model):
+    """A person who signs in to the pages: a caseworker, an enterprise's HR officer, a planner
+    or an admin. The role, enterprise and province scope mean what they mean on a token; a
+    signed-in session is a token of kind ``session`` bound to the user (api.accounts), so
+    the pages and the API share one authorisation path and one audit trail."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        sa.CheckConstraint(_in("role", ROLES), name="role_known"),
+        sa.CheckConstraint(
+            "(role = 'enterprise') = (enterprise_id IS NOT NULL)", name="enterprise_bound"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Folded (lower case, no diacritics): "Lan.Nguyen" and "lan.nguyen" are one login.
+    login: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    # argon2id (api.accounts); never the password itself.
+    password_hash: Mapped[str] = mapped_column(sa.String(200))
+    role: Mapped[str] = mapped_column(sa.String(12))
+    enterprise_id: Mapped[int | None] = mapped_column(sa.ForeignKey("enterprises.id"))
+    province_code: Mapped[str | None] = mapped_column(sa.String(2))
+    disabled_at: Mapped[dt.datetime | None]
+    last_login_at: Mapped[dt.datetime | None]
+    password_changed_at: Mapped[dt.datetime | None]
+
+    enterprise: Mapped[Enterprise | None] = relationship()
+
+
 class ApiToken(db.Model):
     """A bearer token; only its SHA-256 is stored, so a database leak leaks no credential."""
 
@@ -263,8 +293,13 @@ class ApiToken(db.Model):
     expires_at: Mapped[dt.datetime | None]
     # Updated at most once a minute, so that a busy token does not write on every request.
     last_used_at: Mapped[dt.datetime | None]
+    # "api" (a bearer token an admin issued) or "session" (a signed-in user's pages).
+    kind: Mapped[str] = mapped_column(sa.String(10), default="api")
+    # The person the token acts for: always set for a session, optional for an API token.
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
 
     enterprise: Mapped[Enterprise | None] = relationship()
+    user: Mapped[User | None] = relationship()
 
 
 class AccessLog(db.Model):
@@ -275,10 +310,41 @@ class AccessLog(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     token_id: Mapped[int | None] = mapped_column(sa.ForeignKey("api_tokens.id"))
+    # The person who read it (a signed-in user, or the user an API token was issued to).
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
     role: Mapped[str] = mapped_column(sa.String(12))
     worker_id: Mapped[int] = mapped_column(sa.ForeignKey("workers.id"), index=True)
     action: Mapped[str] = mapped_column(sa.String(40))
     endpoint: Mapped[str] = mapped_column(sa.String(200))
+
+
+class Consent(db.Model):
+    """A worker's consent to the processing of their personal data (PDP Law 91/2025).
+
+    Recorded when the data are registered: for what purpose, which text the worker agreed
+    to, on what day, how (a signed paper form, spoken, an uploaded list the uploader vouched
+    for, a file's consent_on column) and who recorded it. Withdrawing it erases the worker's
+    personal data; the row stays, as the proof of both.
+    """
+
+    __tablename__ = "consents"
+    __table_args__ = (
+        sa.CheckConstraint("withdrawn_on IS NULL OR withdrawn_on >= given_on", name="dates"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worker_id: Mapped[int] = mapped_column(sa.ForeignKey("workers.id"), index=True)
+    purpose: Mapped[str] = mapped_column(sa.String(40))
+    text_version: Mapped[str] = mapped_column(sa.String(20))
+    given_on: Mapped[dt.date]
+    method: Mapped[str] = mapped_column(sa.String(20))
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    recorded_by_token_id: Mapped[int | None] = mapped_column(sa.ForeignKey("api_tokens.id"))
+    recorded_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    withdrawn_on: Mapped[dt.date | None]
+    withdrawn_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_user_id])
 
 
 class ImportRun(db.Model):

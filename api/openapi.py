@@ -27,6 +27,7 @@ from api.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from api.i18n import field_message
 
 # Path ids above this cannot exist (PostgreSQL integer); answering 404 early avoids a DB error.
 MAX_ID = 2**31 - 1
@@ -63,7 +64,10 @@ def _error_list(error: ValidationError, prefix: str = "") -> list[dict[str, str]
     for item in error.errors(include_url=False):
         loc = ".".join(str(part) for part in item["loc"])
         items.append(
-            {"field": f"{prefix}{loc}" if loc else prefix.rstrip("."), "message": item["msg"]}
+            {
+                "field": f"{prefix}{loc}" if loc else prefix.rstrip("."),
+                "message": field_message(item),
+            }
         )
     return items
 

@@ -7,6 +7,7 @@ A record outside the caller's scope is indistinguishable from one that does not 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -143,6 +144,28 @@ def name_filter(column: sa.ColumnElement, q: str) -> sa.ColumnElement:
     """Match folded names so that search works with or without diacritics."""
     pattern = "%" + fold(q).replace("%", "").replace("_", " ") + "%"
     return column.like(pattern)
+
+
+@functools.cache
+def _folded_wards() -> tuple[tuple[str, str], ...]:
+    return tuple((w.code, fold(w.name)) for w in gazetteer().wards())
+
+
+def worker_search(q: str) -> sa.ColumnElement:
+    """The caseworker's one search box: a name, a phone number or a commune, with or without
+    diacritics. Digits search phones (0912 345 678 finds +84912345678); words search names
+    and the names of wards (\"Phu Cu\" finds every worker of xã Phù Cừ)."""
+    digits = "".join(ch for ch in q if ch.isdigit())
+    if digits and len(digits) >= 4 and not any(ch.isalpha() for ch in q):
+        national = digits[1:] if digits.startswith("0") else digits.removeprefix("84")
+        return Worker.phone.like(f"%{national}%")
+    key = fold(q)
+    conditions = [name_filter(Worker.name_key, q)]
+    if len(key) >= 3:
+        wards = [code for code, name in _folded_wards() if key in name][:500]
+        if wards:
+            conditions.append(Worker.ward_code.in_(wards))
+    return sa.or_(*conditions)
 
 
 def json_list_contains(column: sa.ColumnElement, code: str) -> sa.ColumnElement:

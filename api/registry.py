@@ -19,7 +19,9 @@ import sqlalchemy as sa
 from api.extensions import db
 from api.models import (
     REFERRAL_TRANSITIONS,
+    ApiToken,
     Commitment,
+    Consent,
     Course,
     Enrollment,
     Enterprise,
@@ -29,7 +31,8 @@ from api.models import (
     utcnow,
 )
 from api.versions import touch
-from matcher import ingest
+from matcher import clock, ingest
+from matcher import consent as consent_rules
 from matcher.places import gazetteer
 from matcher.taxonomy import taxonomy
 from matcher.text import fold
@@ -427,9 +430,12 @@ def apply_batch(
     only_create: bool = False,
     only_update_id: int | None = None,
     province_scope: str | None = None,
+    consent: ConsentTaken | None = None,
 ) -> ApplyResult:
     """Upsert validated records; with atomic, write nothing if any row (prior or here) fails.
 
+    Workers' consents are written in the same transaction: a row's ``consent_on``, or, for
+    rows without one, ``consent`` (a caseworker's form, an uploader's confirmation).
     The caller commits. Returns counts, the row errors found here, and the ids written.
     """
     model = MODELS[kind]
@@ -534,10 +540,73 @@ def apply_batch(
     result.updated = len(updates)
     if kind == "referrals":
         _after_referrals(inserts, updates, result, actor, source)
+    if kind == "workers":
+        _record_consents(records, result, actor, consent)
     result.written = bool(inserts or updates)
     if result.written:
         touch(kind)
     return result
+
+
+@dataclass(frozen=True)
+class ConsentTaken:
+    """How the consent of the people in a batch was taken, when a row has no consent_on."""
+
+    method: str
+    given_on: dt.date | None = None  # None: only rows with their own consent_on get one
+
+
+def _record_consents(
+    records: list[ingest.Record],
+    result: ApplyResult,
+    actor: tuple[int | None, str | None],
+    taken: ConsentTaken | None,
+) -> None:
+    """One consent per written worker that has none in force for the purpose yet."""
+    given: dict[int, tuple[dt.date, str]] = {}
+    for record in records:
+        worker_id = result.ids.get(record.row)
+        if worker_id is None:
+            continue
+        if record.values.get("consent_on") is not None:
+            given[worker_id] = (record.values["consent_on"], "declared")
+        elif taken is not None and taken.given_on is not None:
+            given[worker_id] = (taken.given_on, taken.method)
+    if not given:
+        return
+    held: set[int] = set()
+    for chunk in _chunks(list(given)):
+        held.update(
+            db.session.scalars(
+                sa.select(Consent.worker_id).where(
+                    Consent.worker_id.in_(chunk),
+                    Consent.purpose == consent_rules.PURPOSE,
+                    Consent.withdrawn_on.is_(None),
+                )
+            )
+        )
+    token_id = actor[0]
+    user_id = (
+        db.session.scalar(sa.select(ApiToken.user_id).where(ApiToken.id == token_id))
+        if token_id is not None
+        else None
+    )
+    rows = [
+        {
+            "worker_id": worker_id,
+            "purpose": consent_rules.PURPOSE,
+            "text_version": consent_rules.CURRENT.version,
+            "given_on": on,
+            "method": method,
+            "recorded_at": utcnow(),
+            "recorded_by_token_id": token_id,
+            "recorded_by_user_id": user_id,
+        }
+        for worker_id, (on, method) in given.items()
+        if worker_id not in held
+    ]
+    for chunk in _chunks(rows):
+        db.session.execute(sa.insert(Consent), list(chunk))
 
 
 def _resync_default_sites(enterprise_ids: list[int]) -> None:
@@ -755,8 +824,19 @@ def _place_cells(obj: Any) -> dict[str, Any]:
     return cells
 
 
-def erase_worker(worker: Worker) -> None:
-    """Honour an erasure request: blank personal data, keep the anonymous record for statistics."""
+def erase_worker(worker: Worker, by_user_id: int | None = None) -> None:
+    """Honour an erasure request: blank personal data, keep the anonymous record for statistics.
+
+    Erasure ends consent too (and withdrawing consent asks for erasure): the consent rows
+    stay, with the day it ended, as the proof of both."""
+    db.session.execute(
+        sa.update(Consent)
+        .where(Consent.worker_id == worker.id, Consent.withdrawn_on.is_(None))
+        .values(
+            withdrawn_on=clock.today(),
+            withdrawn_by_user_id=by_user_id,
+        )
+    )
     ward = gazetteer().get(worker.ward_code)
     worker.full_name = None
     worker.name_key = None

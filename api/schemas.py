@@ -505,6 +505,11 @@ class WorkerIn(PlaceIn):
     expected_wage_vnd: Money | None = None
     max_commute_km: float | None = Field(None, gt=0, le=200)
     available_from: dt.date | None = None
+    consent_on: dt.date | None = Field(
+        None,
+        description="The day the worker consented to the processing of their personal data"
+        " (recorded as a consent with the current text; not in the future)",
+    )
 
 
 class WorkerPatch(PlacePatch):
@@ -562,7 +567,10 @@ class WorkerQuery(PageQuery):
     education: EducationCode | None = None
     available_by: QueryDate | None = Field(None, description="available_from on or before")
     updated_since: QueryDateTime | None = None
-    q: SearchText | None = Field(None, description="Name search, with or without diacritics")
+    q: SearchText | None = Field(
+        None,
+        description="A name, a phone number or a commune's name, with or without diacritics",
+    )
 
 
 # ---------------------------------------------------------------- enrollments
@@ -924,6 +932,11 @@ ImportKind = Literal[ingest.KINDS]
 class ImportForm(BaseModel):
     file: bytes = Field(description="CSV (UTF-8, with or without BOM) or .xlsx")
     atomic: bool = Field(False, description="Reject the whole file when one row is bad")
+    consent_confirmed: bool = Field(
+        False,
+        description="Workers: the uploader confirms that every person listed consented to the"
+        " processing of their personal data (recorded for rows without consent_on)",
+    )
 
 
 class RowErrorOut(BaseModel):
@@ -963,6 +976,7 @@ class ImportReport(BaseModel):
     skill_notes: list[SkillNoteOut]
     place_notes: list[PlaceNoteOut]
     seconds: float
+    import_id: int | None = Field(None, description="The stored record of this import")
 
 
 class TokenIn(Strict):

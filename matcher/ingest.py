@@ -44,6 +44,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import difflib
+import functools
 import io
 import re
 import unicodedata
@@ -55,6 +56,7 @@ from typing import Any
 
 from matcher.errors import FileFormatError
 from matcher.taxonomy import EDUCATION_CODES, TRADE_CODES
+from matcher.text import fold
 
 KINDS = ("workers", "enterprises", "courses", "enrollments", "commitments", "referrals")
 
@@ -304,6 +306,12 @@ COLUMNS: dict[str, dict[str, ColumnSpec]] = {
                 default=DEFAULT_MAX_COMMUTE_KM,
             ),
             _date("available_from", False, "sẵn sàng đi làm từ ngày", "available from"),
+            _date(
+                "consent_on",
+                False,
+                "ngày người lao động đồng ý xử lý dữ liệu cá nhân; không ở tương lai",
+                "date the worker consented to the processing of their data; not in the future",
+            ),
         ]
     ),
     "enterprises": _by_name(
@@ -1349,6 +1357,114 @@ def _header_key(name: str) -> str:
     return unicodedata.normalize("NFC", name).replace("\ufeff", "").strip().lower()
 
 
+#: The Vietnamese header of each column, as the template file (and docs/import-format.md)
+#: writes it. A file may head a column by its code or by this label, with or without
+#: diacritics, in any case, with or without the part in brackets.
+HEADERS_VI: dict[str, dict[str, str]] = {
+    "workers": {
+        "external_id": "Mã người lao động",
+        "full_name": "Họ và tên",
+        "birth_year": "Năm sinh",
+        "gender": "Giới tính",
+        "ethnic_minority": "Dân tộc thiểu số",
+        "disability": "Khuyết tật",
+        "ward_code": "Mã phường/xã",
+        "address": "Địa chỉ",
+        "lat": "Vĩ độ",
+        "lon": "Kinh độ",
+        "phone": "Số điện thoại",
+        "education": "Trình độ học vấn",
+        "trades": "Nghề quan tâm",
+        "skills": "Kỹ năng",
+        "experience_years": "Số năm kinh nghiệm",
+        "expected_wage_vnd": "Mức lương mong muốn (đồng/tháng)",
+        "max_commute_km": "Quãng đường đi làm tối đa (km)",
+        "available_from": "Sẵn sàng đi làm từ ngày",
+        "consent_on": "Ngày đồng ý xử lý dữ liệu",
+    },
+    "enterprises": {
+        "external_id": "Mã doanh nghiệp",
+        "name": "Tên doanh nghiệp",
+        "tax_code": "Mã số thuế",
+        "ward_code": "Mã phường/xã",
+        "address": "Địa chỉ",
+        "lat": "Vĩ độ",
+        "lon": "Kinh độ",
+        "sector": "Ngành nghề",
+        "contact_email": "Email liên hệ",
+        "contact_phone": "Điện thoại liên hệ",
+    },
+    "courses": {
+        "external_id": "Mã khóa đào tạo",
+        "name": "Tên khóa đào tạo",
+        "trade": "Nghề",
+        "provider": "Cơ sở đào tạo",
+        "ward_code": "Mã phường/xã",
+        "address": "Địa chỉ",
+        "lat": "Vĩ độ",
+        "lon": "Kinh độ",
+        "level": "Trình độ đào tạo",
+        "start_date": "Ngày khai giảng",
+        "end_date": "Ngày kết thúc",
+        "capacity": "Số chỗ",
+    },
+    "enrollments": {
+        "worker_external_id": "Mã người lao động",
+        "course_external_id": "Mã khóa đào tạo",
+        "status": "Trạng thái",
+        "completed_on": "Ngày hoàn thành",
+    },
+    "commitments": {
+        "external_id": "Mã đơn hàng",
+        "enterprise_external_id": "Mã doanh nghiệp",
+        "trade": "Nghề",
+        "occupation_isco": "Mã nghề ISCO",
+        "slots": "Số chỗ cam kết",
+        "wage_vnd": "Mức lương (đồng/tháng)",
+        "ward_code": "Mã phường/xã",
+        "address": "Địa chỉ",
+        "lat": "Vĩ độ",
+        "lon": "Kinh độ",
+        "start_date": "Ngày bắt đầu tuyển",
+        "expires_on": "Ngày hết hạn",
+        "min_education": "Trình độ tối thiểu",
+        "required_skills": "Kỹ năng yêu cầu",
+        "shift_work": "Làm ca",
+        "course_external_id": "Mã khóa đào tạo",
+    },
+    "referrals": {
+        "external_id": "Mã lượt giới thiệu",
+        "worker_external_id": "Mã người lao động",
+        "commitment_external_id": "Mã đơn hàng",
+        "referred_on": "Ngày giới thiệu",
+        "outcome": "Kết quả",
+        "hired_on": "Ngày được tuyển",
+        "left_on": "Ngày nghỉ việc",
+    },
+}
+
+
+def _label_keys(label: str) -> set[str]:
+    """The folded spellings a Vietnamese header may take: whole, and without its brackets."""
+    keys = {fold(label)}
+    if "(" in label:
+        keys.add(fold(label.split("(", 1)[0]))
+    return keys
+
+
+@functools.cache
+def _vietnamese_headers(kind: str) -> dict[str, str]:
+    return {key: name for name, label in HEADERS_VI[kind].items() for key in _label_keys(label)}
+
+
+def column_for_header(kind: str, raw: str) -> str:
+    """The column a header names: its code (any case), else its Vietnamese label."""
+    name = _header_key(raw)
+    if name in COLUMNS[kind]:
+        return name
+    return _vietnamese_headers(kind).get(fold(name), name)
+
+
 def _column_letter(index: int) -> str:
     letters = ""
     index += 1
@@ -1364,7 +1480,7 @@ def _check_header(kind: str, table: Table, batch: Batch) -> dict[str, int] | Non
     positions: dict[str, int] = {}
     errors: list[RowError] = []
     for index, raw in enumerate(table.header):
-        name = _header_key(raw)
+        name = column_for_header(kind, raw)
         if not name:
             if any(index < len(row) and row[index].strip() for row in table.rows):
                 letter = _column_letter(index)
@@ -1729,7 +1845,12 @@ def _check_referral(validator: _Validator, values: dict[str, object], problems: 
         _not_before(values, problems, "left_on", "referred_on")
 
 
+def _check_worker(validator: _Validator, values: dict[str, object], problems: list) -> None:
+    _not_future(validator, values, problems, "consent_on")
+
+
 _ROW_CHECKS: dict[str, Callable[[_Validator, dict[str, object], list], None]] = {
+    "workers": _check_worker,
     "courses": _check_course,
     "enrollments": _check_enrollment,
     "commitments": _check_commitment,

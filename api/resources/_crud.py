@@ -49,11 +49,12 @@ def _write(kind: str, values: dict[str, Any], **options: Any) -> int:
     return next(iter(result.ids.values()))
 
 
-def create_record(kind: str, body: BaseModel, **extra: Any) -> int:
-    """Validate and insert one record; 409 if its external id is taken."""
+def create_record(kind: str, body: BaseModel, *, consent: Any = None, **extra: Any) -> int:
+    """Validate and insert one record; 409 if its external id is taken. ``consent``
+    (registry.ConsentTaken) records how a new worker consented, in the same transaction."""
     values = {k: v for k, v in body.model_dump().items() if v is not None and v != []}
     values.update({k: v for k, v in extra.items() if v is not None})
-    return _write(kind, values, only_create=True)
+    return _write(kind, values, only_create=True, consent=consent)
 
 
 def skill_notes() -> list[dict[str, Any]]:

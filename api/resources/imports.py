@@ -33,7 +33,10 @@ KINDS: tuple[str, ...] = get_args(ImportKind)
 def import_file(kind: str, form: ImportForm) -> dict[str, Any]:
     """Upsert by external_id. The report lists every bad row (row number, column, reason) and
     what each free-text skill and address became. With atomic=true one bad row rejects the
-    whole file; otherwise good rows are written and bad rows are not written at all. A file
+    whole file; otherwise good rows are written and bad rows are not written at all.
+    Columns may be headed by their codes or by their Vietnamese labels (docs/import-format.md).
+    consent_confirmed=true records, for each worker row without consent_on, that the uploader
+    vouched for the person's consent today. A file
     over 2 MB (CAUNOI_IMPORT_JOB_ABOVE_BYTES) is imported by a background job: the answer
     is 202 with the job, whose `result` is this report when it is done."""
     if kind not in KINDS:
@@ -52,7 +55,13 @@ def import_file(kind: str, form: ImportForm) -> dict[str, Any]:
     if len(data) > current_app.config["IMPORT_JOB_ABOVE_BYTES"]:
         job = jobs.submit(
             "import",
-            {"kind": kind, "filename": upload.filename, "atomic": form.atomic, "bytes": len(data)},
+            {
+                "kind": kind,
+                "filename": upload.filename,
+                "atomic": form.atomic,
+                "bytes": len(data),
+                "consent_confirmed": form.consent_confirmed,
+            },
             principal,
             payload=data,
         )
@@ -64,4 +73,5 @@ def import_file(kind: str, form: ImportForm) -> dict[str, Any]:
         atomic=form.atomic,
         actor=(principal.token_id, principal.role),
         province_scope=principal.province_code,
+        consent_confirmed=form.consent_confirmed,
     )

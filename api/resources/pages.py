@@ -1,30 +1,14 @@
-"""Web pages: the landing page, and the liveness and readiness checks for load balancers."""
+"""The liveness and readiness checks for load balancers (the pages are in api/web)."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, current_app, render_template
+from flask import Blueprint, Response, current_app
 
 from api.extensions import db
-from api.models import Commitment, Course, Enterprise, Referral, Worker
 from api.openapi import json_response
 
 bp = Blueprint("pages", __name__)
-
-
-@bp.get("/")
-def index() -> str:
-    counts = {
-        name: db.session.scalar(sa.select(sa.func.count()).select_from(model))
-        for name, model in (
-            ("workers", Worker),
-            ("enterprises", Enterprise),
-            ("courses", Course),
-            ("commitments", Commitment),
-            ("referrals", Referral),
-        )
-    }
-    return render_template("index.html", counts=counts)
 
 
 @bp.get("/healthz")

@@ -11,8 +11,8 @@ from api.errors import Conflict
 from api.extensions import db
 from api.models import Worker
 from api.openapi import operation
-from api.queries import get_scoped, json_list_contains, name_filter, paginate, place_dict, scoped
-from api.registry import erase_worker
+from api.queries import get_scoped, json_list_contains, paginate, place_dict, scoped, worker_search
+from api.registry import ConsentTaken, erase_worker
 from api.resources._crud import create_record, patch_record, skill_notes
 from api.schemas import WorkerIn, WorkerOut, WorkerPage, WorkerPatch, WorkerQuery, naive_utc
 
@@ -83,7 +83,7 @@ def list_workers(query: WorkerQuery) -> dict[str, Any]:
     if query.updated_since:
         stmt = stmt.where(Worker.updated_at >= naive_utc(query.updated_since))
     if query.q:
-        stmt = stmt.where(name_filter(Worker.name_key, query.q))
+        stmt = stmt.where(worker_search(query.q))
     workers, cursor = paginate(stmt, Worker, query)
     return {"items": _respond(workers, "list"), "next_cursor": cursor}
 
@@ -98,9 +98,11 @@ def list_workers(query: WorkerQuery) -> dict[str, Any]:
     response=WorkerOut,
     status=201,
 )
-def create_worker(body: WorkerIn) -> dict[str, Any]:
-    """Register one worker; free-text skills are normalised, addresses resolved to wards."""
-    worker_id = create_record("workers", body)
+def create_worker(body: WorkerIn, consent: ConsentTaken | None = None) -> dict[str, Any]:
+    """Register one worker; free-text skills are normalised, addresses resolved to wards.
+    `consent_on` records the worker's consent to the processing of their data (the pages
+    record how it was taken as well)."""
+    worker_id = create_record("workers", body, consent=consent)
     return {
         **_respond([db.session.get(Worker, worker_id)], "create")[0],
         "skill_notes": skill_notes(),
@@ -143,6 +145,7 @@ def update_worker(worker_id: int, body: WorkerPatch) -> dict[str, Any]:
 def erase_worker_data(worker_id: int) -> None:
     """Honour an erasure request (Law 91/2025): personal fields are blanked, the anonymous
     record (ward, trades, referral outcomes) stays for statistics."""
-    worker = get_scoped(Worker, worker_id, current_principal())
-    erase_worker(worker)
+    principal = current_principal()
+    worker = get_scoped(Worker, worker_id, principal)
+    erase_worker(worker, by_user_id=principal.user_id)
     db.session.commit()

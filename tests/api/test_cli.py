@@ -30,7 +30,7 @@ def test_migrations_build_exactly_the_models_schema(migrated_app):
 
 def test_init_db_twice_is_harmless(migrated_app):
     init_database()
-    assert db.session.scalar(sa.text("SELECT version_num FROM alembic_version")) == "0008"
+    assert db.session.scalar(sa.text("SELECT version_num FROM alembic_version")) == "0009"
 
 
 def test_token_create_prints_a_working_token(migrated_app):

@@ -473,7 +473,7 @@ def test_readyz_is_ready_once_migrated(migrated_client):
     response = migrated_client.get("/readyz")
 
     assert response.status_code == 200
-    assert response.get_json()["migration"] == "0008"
+    assert response.get_json()["migration"] == "0009"
 
 
 def test_database_down_answers_503_with_retry_after(tmp_path):

@@ -1,0 +1,209 @@
+"""Hiring commitments: an enterprise's own (post, edit, fulfilment, shortlist, the candidates
+referred to it with their contact details, hired or not); caseworkers see those of their
+scope. Another enterprise's commitment is a 404 page, as over the API."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from flask import Blueprint, abort, flash, request
+from flask_babel import gettext as _
+
+from api.errors import ApiError
+from api.resources import commitments as commitment_api
+from api.resources import matching as matching_api
+from api.resources import referrals as referral_api
+from api.resources import workers as worker_api
+from api.schemas import (
+    CandidateQuery,
+    CommitmentIn,
+    CommitmentPatch,
+    CommitmentQuery,
+    ReferralQuery,
+)
+from api.web.common import act, api_errors, lang, page, parse, principal, render, see_other
+from matcher import clock, labels
+from matcher.taxonomy import load_taxonomy
+
+bp = Blueprint("page_commitments", __name__)
+
+FIELDS = (
+    "trade",
+    "slots",
+    "wage_vnd",
+    "start_date",
+    "expires_on",
+    "min_education",
+    "required_skills",
+    "shift_work",
+    "address",
+    "ward_code",
+)
+STATES = ("open", "upcoming", "full", "expired")
+
+
+@bp.get("/commitments")
+@page("commitments.list_commitments")
+def index() -> Any:
+    state = request.args.get("state") or None
+    query, _errors = parse(
+        CommitmentQuery,
+        {
+            "state": state if state in STATES else None,
+            "limit": 50,
+            "cursor": request.args.get("cursor") or None,
+        },
+    )
+    result = act(commitment_api.list_commitments, query=query or CommitmentQuery(limit=50))
+    return render(
+        "web/commitments/index.html",
+        items=result["items"],
+        cursor=result["next_cursor"],
+        state=state or "",
+        states=STATES,
+    )
+
+
+def _values(form: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name in FIELDS:
+        if name == "required_skills":
+            chosen = [v for v in form.getlist(name) if v]
+            chosen += [t.strip() for t in form.get("skills_text", "").split(";") if t.strip()]
+            if chosen:
+                values[name] = chosen
+            continue
+        raw = form.get(name, "").strip()
+        if not raw:
+            continue
+        if name == "wage_vnd":
+            digits = raw.replace(".", "").replace(",", "").replace(" ", "").removesuffix("₫")
+            values[name] = int(digits) if digits.isdigit() else raw
+        elif name == "slots":
+            values[name] = int(raw) if raw.isdigit() else raw
+        elif name == "shift_work":
+            values[name] = raw == "yes"
+        else:
+            values[name] = raw
+    return values
+
+
+def _choices() -> dict[str, Any]:
+    taxonomy = load_taxonomy()
+    vi = lang() == "vi"
+    return {
+        "trades": [(t.code, t.label_vi if vi else t.label_en) for t in taxonomy.trades()],
+        "education": list(labels.table("education").items()),
+        "skills": [(s.code, s.label_vi if vi else s.label_en) for s in taxonomy.skills()],
+    }
+
+
+@bp.route("/commitments/new", methods=["GET", "POST"])
+@page("commitments.create_commitment")
+def new() -> Any:
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {"start_date": clock.today().isoformat()}
+    if request.method == "POST":
+        values = _values(request.form)
+        data = {
+            "external_id": f"WEB-{clock.today():%Y%m%d}-{secrets.token_hex(3).upper()}",
+            **values,
+        }
+        if principal().role != "enterprise":
+            data["enterprise_external_id"] = (
+                request.form.get("enterprise_external_id", "").strip() or None
+            )
+        body, errors = parse(CommitmentIn, data)
+        if body is not None:
+            try:
+                created = act(commitment_api.create_commitment, body=body)
+            except ApiError as error:
+                errors = api_errors(error)
+            else:
+                flash(_("The hiring commitment is posted."), "ok")
+                return see_other("page_commitments.show", commitment_id=created["id"])
+    return render(
+        "web/commitments/form.html",
+        422 if errors else 200,
+        values=values,
+        errors=errors,
+        creating=True,
+        **_choices(),
+    )
+
+
+@bp.route("/commitments/<int:commitment_id>/edit", methods=["GET", "POST"])
+@page("commitments.update_commitment")
+def edit(commitment_id: int) -> Any:
+    commitment = act(commitment_api.get_commitment, commitment_id=commitment_id)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        values = _values(request.form)
+        values.pop("trade", None)  # a commitment's trade is what it is; post a new one instead
+        patch = dict(values)
+        patch.setdefault("required_skills", [])
+        for name in ("expires_on", "min_education", "shift_work"):
+            patch.setdefault(name, None)
+        if (patch.get("address"), patch.get("ward_code")) == (
+            commitment["address"],
+            commitment["ward_code"],
+        ) or not (patch.get("address") or patch.get("ward_code")):
+            patch.pop("address", None), patch.pop("ward_code", None)
+        body, errors = parse(CommitmentPatch, patch)
+        if body is not None:
+            try:
+                act(commitment_api.update_commitment, commitment_id=commitment_id, body=body)
+            except ApiError as error:
+                errors = api_errors(error)
+            else:
+                flash(_("Changes saved."), "ok")
+                return see_other("page_commitments.show", commitment_id=commitment_id)
+    else:
+        values = {name: commitment.get(name) for name in FIELDS}
+    return render(
+        "web/commitments/form.html",
+        422 if errors else 200,
+        values=values,
+        errors=errors,
+        creating=False,
+        commitment=commitment,
+        **_choices(),
+    )
+
+
+@bp.get("/commitments/<int:commitment_id>")
+@page("commitments.get_commitment")
+def show(commitment_id: int) -> Any:
+    """Fulfilment, the referred candidates (with contact details: they were referred here),
+    and the shortlist of others (pseudonymous until a caseworker refers them)."""
+    commitment = act(commitment_api.get_commitment, commitment_id=commitment_id)
+    referrals = act(
+        referral_api.list_referrals, query=ReferralQuery(commitment_id=commitment_id, limit=100)
+    )["items"]
+    people = {}
+    for referral in referrals:
+        try:
+            people[referral["worker_id"]] = act(
+                worker_api.get_worker, worker_id=referral["worker_id"]
+            )
+        except ApiError:
+            continue
+    shortlist = None
+    if commitment["state"] in ("open", "upcoming"):
+        shortlist = act(
+            matching_api.get_commitment_candidates,
+            commitment_id=commitment_id,
+            query=CandidateQuery(limit=10),
+        )
+    return render(
+        "web/commitments/show.html",
+        commitment=commitment,
+        referrals=referrals,
+        people=people,
+        shortlist=shortlist,
+    )
+
+
+def not_found() -> None:
+    abort(404)

@@ -1,0 +1,81 @@
+"""How numbers, money, dates and codes look on a page: Vietnamese conventions first."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Flask
+
+from api.web.common import lang, split_message
+from matcher import labels
+
+
+def money(value: Any) -> str:
+    """7200000 → '7.200.000 ₫' (Vietnamese groups thousands with dots; English with commas)."""
+    if value is None or value == "":
+        return "—"
+    grouped = f"{int(round(float(value))):,}"
+    if lang() == "vi":
+        grouped = grouped.replace(",", ".")
+    return f"{grouped} ₫"
+
+
+def number(value: Any, digits: int = 0) -> str:
+    if value is None or value == "":
+        return "—"
+    text = f"{float(value):,.{digits}f}"
+    if lang() == "vi":
+        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    return text
+
+
+def day(value: Any) -> str:
+    """Dates as dd/mm/yyyy, in both languages (what Vietnamese forms use)."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, str):
+        value = dt.date.fromisoformat(value[:10])
+    return value.strftime("%d/%m/%Y")
+
+
+def moment(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    # Stored in UTC; shown in Vietnam's time (UTC+7, no daylight saving).
+    local = value.replace(tzinfo=None) + dt.timedelta(hours=7)
+    return local.strftime("%d/%m/%Y %H:%M")
+
+
+def percent(value: Any) -> str:
+    if value is None:
+        return "—"
+    return f"{float(value) * 100:.0f} %"
+
+
+def code_label(code: Any, kind: str) -> str:
+    return labels.label(kind, code, lang())
+
+
+def code_labels(codes: Any, kind: str) -> str:
+    return ", ".join(labels.label(kind, c, lang()) for c in codes or []) or "—"
+
+
+def reason_text(reason: dict[str, Any]) -> str:
+    return reason.get("vi" if lang() == "vi" else "en") or reason.get("code", "")
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.filters.update(
+        money=money,
+        number=number,
+        day=day,
+        moment=moment,
+        percent=percent,
+        label=code_label,
+        labels=code_labels,
+        reason=reason_text,
+        msg=split_message,
+    )
