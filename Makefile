@@ -14,7 +14,7 @@ TEST_PROCESSES ?= 2
 PYTEST = OMP_NUM_THREADS=1 $(BIN)/pytest -n $(TEST_PROCESSES) --dist loadgroup $(PYTEST_ARGS)
 # `make test CAUNOI_TODAY=2027-02-20` runs the whole suite as of that day (docs/testing.md).
 
-.PHONY: install install-dev run test test-sqlite test-postgres lint bench clean
+.PHONY: install install-dev run test test-sqlite test-postgres lint bench clean chromium translations
 
 # The runtime set only: what `make run` and a server need.
 $(BIN)/.installed: requirements.txt setup.cfg pyproject.toml
@@ -55,8 +55,14 @@ lint: install-dev
 # tests/engine (no database) and tests/acceptance (the demo at pinned dates and seeds) run
 # here only; tests/api on both backends; tests/scaleout (two web servers, two consumers, one
 # PostgreSQL and one Redis, with the demo-scale flows) on PostgreSQL.
-test-sqlite: install-dev
+test-sqlite: install-dev chromium
 	$(PYTEST) tests
+
+# The browser tests drive Debian's Chromium (Playwright's own download cannot run here).
+CHROMIUM ?= /usr/bin/chromium
+chromium:
+	@test -x $(CHROMIUM) || { echo "installing Debian's chromium for the browser tests"; \
+	  apt-get install -y -q chromium >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; }
 
 test-postgres: install-dev
 	CAUNOI_TEST_DATABASE_URL=$(TEST_POSTGRES_URL) $(PYTEST) tests/api tests/scaleout
@@ -67,6 +73,12 @@ bench: install-dev
 	$(BIN)/python bench/demo.py
 	$(BIN)/python bench/import.py
 	$(BIN)/python bench/uploads.py
+
+## Pages' messages: extract, merge into the catalogues, compile (edit the .po in between)
+translations: install-dev
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -o api/translations/messages.pot .
+	$(BIN)/pybabel update -i api/translations/messages.pot -d api/translations --width 100
+	$(BIN)/pybabel compile -d api/translations
 
 clean:
 	rm -rf $(VENV) instance/*.sqlite3* .pytest_cache

@@ -173,7 +173,7 @@ def edit(commitment_id: int) -> Any:
 
 
 @bp.get("/commitments/<int:commitment_id>")
-@page("commitments.get_commitment")
+@page("commitments.get_commitment", "referrals.list_referrals")
 def show(commitment_id: int) -> Any:
     """Fulfilment, the referred candidates (with contact details: they were referred here),
     and the shortlist of others (pseudonymous until a caseworker refers them)."""

@@ -122,6 +122,8 @@ def static_url(filename: str) -> str:
 
 
 def principal() -> Principal:
+    """The signed-in user's principal; also what the API's functions read (g.principal)."""
+    g.principal = current_user.principal
     return g.principal
 
 
@@ -149,6 +151,7 @@ def page(*endpoints: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             if not current_user.is_authenticated:
                 return login_manager.unauthorized()
+            principal()
             for endpoint in endpoints:
                 if current_user.role not in operation_roles(endpoint):
                     abort(403)
@@ -165,6 +168,7 @@ def act(view: Callable[..., Any], **kwargs: Any) -> Any:
     endpoint = f"{view.__module__.rsplit('.', 1)[-1]}.{view.__name__}"
     if current_user.role not in operation_roles(endpoint):
         abort(403)
+    principal()
     return view.__wrapped__(**kwargs)
 
 

@@ -67,7 +67,7 @@ FIELDS = (
 
 
 @bp.get("/workers")
-@page("workers.list_workers")
+@page("workers.list_workers", "workers.create_worker")
 def search() -> Any:
     """One box: a name, a phone or a commune, with or without diacritics."""
     q = request.args.get("q", "").strip()[:100]
@@ -217,7 +217,7 @@ def _flash_skill_notes(notes: list[dict[str, Any]]) -> None:
 
 
 @bp.get("/workers/<int:worker_id>")
-@page("workers.get_worker")
+@page("workers.get_worker", "enrollments.list_enrollments")
 def show(worker_id: int) -> Any:
     worker = act(worker_api.get_worker, worker_id=worker_id)
     enrolments = referrals = []
@@ -399,6 +399,13 @@ def refer(worker_id: int) -> Any:
         flash(_("Not referred: %(why)s", why=_split(error.detail)), "error")
         return see_other("page_workers.matches", worker_id=worker_id)
     flash(_("Referred. Record the outcome on the worker's page when the enterprise answers."), "ok")
+    back = form.get("back")
+    if back:
+        from flask import redirect
+
+        from api.web.common import safe_next
+
+        return redirect(safe_next(back, url_for("page_workers.show", worker_id=worker_id)), 303)
     return see_other("page_workers.show", worker_id=worker_id)
 
 

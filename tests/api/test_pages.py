@@ -1,0 +1,363 @@
+"""The pages over the WSGI app, on both storages: roles × routes, CSRF, sign-in, languages,
+consent, uploads with Vietnamese headers, and the access log naming the person.
+
+The browser-level flows (a real Chromium on a live gunicorn) are in tests/browser."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+import sqlalchemy as sa
+from openpyxl import Workbook, load_workbook
+
+from api import accounts
+from api.extensions import db
+from api.models import AccessLog, Consent, Referral, User, Worker
+from tests import factories
+
+PASSWORD = "mat-khau-thu-nghiem"
+ROLES = ("caseworker", "enterprise", "planner", "admin")
+
+
+@pytest.fixture
+def users(world: factories.World) -> dict[str, User]:
+    made = {}
+    for role in ROLES:
+        made[role] = accounts.create_user(
+            f"test-{role}",
+            f"Người dùng {role}",
+            role,
+            PASSWORD,
+            enterprise=world.enterprise if role == "enterprise" else None,
+        )
+    db.session.commit()
+    return made
+
+
+class Pages:
+    """A test client whose every request has an app context of its own, as under a server:
+    the test's own context (held by the app fixture) would otherwise share ``g`` (the signed-in
+    user, the CSRF token, the language) across requests and clients."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.client = app.test_client()
+
+    def get(self, *args, **kwargs):
+        with self.app.app_context():
+            return self.client.get(*args, **kwargs)
+
+    def post(self, *args, **kwargs):
+        with self.app.app_context():
+            return self.client.post(*args, **kwargs)
+
+
+@pytest.fixture
+def client(app) -> Pages:
+    return Pages(app)
+
+
+def csrf(client, path: str = "/login") -> str:
+    page = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def sign_in(client, role: str) -> None:
+    response = client.post(
+        "/login",
+        data={"login": f"test-{role}", "password": PASSWORD, "csrf_token": csrf(client)},
+    )
+    assert response.status_code == 303, response.get_data(as_text=True)[:500]
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+# Each page, and who may open it: 200 for these roles, 403 for the other signed-in roles.
+def page_routes(world: factories.World) -> list[tuple[str, set[str]]]:
+    worker, referred = world.worker.id, world.referred_worker.id
+    return [
+        ("/", set(ROLES)),
+        ("/account/password", set(ROLES)),
+        ("/workers?q=a", {"caseworker", "admin"}),
+        ("/workers/new", {"caseworker", "admin"}),
+        (f"/workers/{worker}", {"caseworker", "admin"}),
+        (f"/workers/{worker}/edit", {"caseworker", "admin"}),
+        (f"/workers/{worker}/matches", {"caseworker", "admin"}),
+        (f"/workers/{worker}/enrol", {"caseworker", "admin"}),
+        (f"/workers/{referred}/consent/withdraw", {"caseworker", "admin"}),
+        ("/uploads", {"caseworker", "admin"}),
+        ("/uploads/template/workers.xlsx", {"caseworker", "admin"}),
+        # Hiring commitments are no one's personal data: planners see the list too.
+        ("/commitments", {"caseworker", "enterprise", "planner", "admin"}),
+        ("/commitments/new", {"caseworker", "enterprise", "admin"}),
+        (f"/commitments/{world.commitment.id}", {"caseworker", "enterprise", "admin"}),
+        (f"/commitments/{world.commitment.id}/edit", {"caseworker", "enterprise", "admin"}),
+    ]
+
+
+def test_every_page_answers_its_roles_and_refuses_the_others(app, world, users):
+    for role in ROLES:
+        client = Pages(app)
+        sign_in(client, role)
+        for path, allowed in page_routes(world):
+            response = client.get(path)
+            expected = 200 if role in allowed else 403
+            assert response.status_code == expected, (role, path, response.status_code)
+            if expected == 403:
+                assert "Không có quyền" in text(response) and "Forbidden" in text(response)
+
+
+def test_a_visitor_not_signed_in_is_sent_to_sign_in_and_brought_back(client, world):
+    for path, _allowed in page_routes(world)[1:]:
+        response = client.get(path)
+        assert response.status_code == 302, path
+        assert response.headers["Location"].startswith("/login?next="), path
+    assert "Đăng nhập" in text(client.get("/"))
+
+
+def test_another_enterprises_commitment_is_a_404_page(app, world, users):
+    client = Pages(app)
+    sign_in(client, "enterprise")
+    for path in (
+        f"/commitments/{world.other_commitment.id}",
+        f"/commitments/{world.other_commitment.id}/edit",
+    ):
+        response = client.get(path)
+        assert response.status_code == 404 and response.mimetype == "text/html", path
+        assert "Không tìm thấy" in text(response) and "Traceback" not in text(response)
+
+
+def test_an_enterprise_sees_referred_candidates_contacts_but_no_protected_field(app, world, users):
+    worker = world.referred_worker
+    worker.birth_year, worker.gender = 1999, "female"
+    db.session.commit()
+    client = Pages(app)
+    sign_in(client, "enterprise")
+    page = text(client.get(f"/commitments/{world.commitment.id}"))
+    assert worker.full_name in page and worker.phone in page
+    assert "1999" not in page and "Nữ" not in page and "Năm sinh" not in page
+    # The unreferred worker is on the shortlist only as a pseudonym.
+    assert world.worker.full_name not in page
+    # Every read of personal data names the person who read it.
+    rows = db.session.scalars(sa.select(AccessLog).where(AccessLog.worker_id == worker.id)).all()
+    assert rows and {row.user_id for row in rows} == {users["enterprise"].id}
+
+
+def test_a_form_without_its_csrf_token_is_refused_with_a_page(app, world, users):
+    client = Pages(app)
+    sign_in(client, "caseworker")
+    before = db.session.scalar(sa.select(sa.func.count()).select_from(Worker))
+    response = client.post("/workers/new", data={"full_name": "Không Có Mã", "birth_year": "1990"})
+    assert response.status_code == 400 and response.mimetype == "text/html"
+    assert "mã bảo vệ" in text(response) and "protection token" in text(response)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Worker)) == before
+    assert client.post("/login", data={"login": "x", "password": "y"}).status_code == 400
+
+
+def test_wrong_passwords_are_limited_and_successes_are_not(app, world, users):
+    app.config["RATELIMIT_ENABLED"] = True
+    client = Pages(app)
+    token = csrf(client)
+    for _ in range(10):
+        response = client.post(
+            "/login", data={"login": "test-admin", "password": "sai", "csrf_token": token}
+        )
+        assert response.status_code == 401
+    response = client.post(
+        "/login", data={"login": "test-admin", "password": PASSWORD, "csrf_token": token}
+    )
+    assert response.status_code == 429 and "Quá nhiều" in text(response)
+
+
+def test_sign_out_ends_the_session_token(app, world, users):
+    client = Pages(app)
+    sign_in(client, "caseworker")
+    assert client.get("/workers/new").status_code == 200
+    client.post("/logout", data={"csrf_token": csrf(client, "/")})
+    assert client.get("/workers/new").status_code == 302
+
+
+def test_a_disabled_account_is_signed_out_at_once(app, world, users):
+    client = Pages(app)
+    sign_in(client, "caseworker")
+    accounts.disable_user(users["caseworker"])
+    db.session.commit()
+    assert client.get("/workers/new").status_code == 302
+
+
+def test_the_language_switch_changes_the_page(app, world, users):
+    client = Pages(app)
+    sign_in(client, "caseworker")
+    assert "<h1>Đăng ký người lao động</h1>" in text(client.get("/workers/new"))
+    response = client.get("/lang/en?next=/workers/new")
+    assert response.status_code == 302 and response.headers["Location"] == "/workers/new"
+    assert "<h1>Register a worker</h1>" in text(client.get("/workers/new"))
+    # Only same-site targets.
+    assert client.get("/lang/vi?next=https://evil.example/").headers["Location"] == "/"
+
+
+def test_registering_a_worker_records_consent_and_withdrawal_erases(app, world, users):
+    client = Pages(app)
+    sign_in(client, "caseworker")
+    form = {
+        "csrf_token": csrf(client, "/workers/new"),
+        "full_name": "Đỗ Thị Mai",
+        "birth_year": "1998",
+        "phone": "0912 345 678",
+        "ward_code": world.worker.ward_code,
+        "trades": ["garment"],
+        "skills_text": "biết may máy 1 kim",
+        "expected_wage_vnd": "7.200.000",
+        "consent_method": "paper",
+        "consent_on": "2026-12-01",
+    }
+    refused = client.post("/workers/new", data=form)
+    assert refused.status_code == 422 and "đồng ý" in text(refused)
+    assert db.session.scalar(sa.select(Worker).where(Worker.full_name == "Đỗ Thị Mai")) is None
+    response = client.post("/workers/new", data={**form, "consent_given": "yes"})
+    assert response.status_code == 303
+    worker = db.session.scalar(sa.select(Worker).where(Worker.full_name == "Đỗ Thị Mai"))
+    assert worker.expected_wage_vnd == 7_200_000 and worker.phone == "+84912345678"
+    consent = db.session.scalar(sa.select(Consent).where(Consent.worker_id == worker.id))
+    assert consent.method == "paper" and str(consent.given_on) == "2026-12-01"
+    assert consent.recorded_by_user_id == users["caseworker"].id
+    page = text(client.get(response.headers["Location"]))
+    assert "7.200.000 ₫" in page and "01/12/2026" in page and "Trần" not in page
+    # Found without diacritics, by phone and by commune.
+    for q in ("do thi mai", "0912345678"):
+        assert "Đỗ Thị Mai" in text(client.get(f"/workers?q={q}")), q
+    token = csrf(client, f"/workers/{worker.id}/consent/withdraw")
+    assert (
+        client.post(
+            f"/workers/{worker.id}/consent/withdraw", data={"csrf_token": token}
+        ).status_code
+        == 422
+    )
+    client.post(
+        f"/workers/{worker.id}/consent/withdraw", data={"csrf_token": token, "confirm": "yes"}
+    )
+    db.session.expire_all()
+    assert db.session.get(Worker, worker.id).full_name is None
+    assert db.session.get(Consent, consent.id).withdrawn_on is not None
+
+
+def _xlsx(rows: list[list[object]]) -> bytes:
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_an_upload_with_vietnamese_headers_reports_its_bad_row(app, world, users):
+    client = Pages(app)
+    sign_in(client, "caseworker")
+    template = load_workbook(io.BytesIO(client.get("/uploads/template/workers.xlsx").data))
+    headers = [c.value for c in template["Dữ liệu"][1]]
+    assert headers[:3] == ["Mã người lao động", "Họ và tên", "Năm sinh"]
+    assert template["Hướng dẫn"]["B2"].value == "external_id"
+    ward = world.worker.ward_code
+    data = _xlsx(
+        [
+            ["Ma nguoi lao dong", "Họ và tên", "NĂM SINH", "Mã phường/xã", "Nghề quan tâm"],
+            ["VN-1", "Phạm Văn Hùng", 1995, ward, "electrical"],
+            ["VN-2", "Lò Thị Sen", 1890, ward, "garment"],
+        ]
+    )
+    token = csrf(client, "/uploads")
+    unconfirmed = client.post(
+        "/uploads",
+        data={"csrf_token": token, "kind": "workers", "file": (io.BytesIO(data), "ds.xlsx")},
+    )
+    assert unconfirmed.status_code == 422
+    response = client.post(
+        "/uploads",
+        data={
+            "csrf_token": token,
+            "kind": "workers",
+            "consent_confirmed": "yes",
+            "file": (io.BytesIO(data), "ds.xlsx"),
+        },
+    )
+    assert response.status_code == 303
+    report = text(client.get(response.headers["Location"]))
+    assert "Các dòng có lỗi" in report and "<td>3</td><td>birth_year</td>" in report
+    hung = db.session.scalar(sa.select(Worker).where(Worker.external_id == "VN-1"))
+    assert hung is not None and hung.trades == ["electrical"]
+    consent = db.session.scalar(sa.select(Consent).where(Consent.worker_id == hung.id))
+    assert consent.method == "upload"
+    assert db.session.scalar(sa.select(Worker).where(Worker.external_id == "VN-2")) is None
+    # Another caseworker's report is not theirs to read.
+    other = accounts.create_user("other-cw", "Cán bộ khác", "caseworker", PASSWORD)
+    db.session.commit()
+    db.session.expire_all()
+    second = Pages(app)
+    second.post(
+        "/login", data={"login": "other-cw", "password": PASSWORD, "csrf_token": csrf(second)}
+    )
+    assert second.get(response.headers["Location"]).status_code == 404
+    assert other.id
+
+
+def test_refer_from_a_match_and_record_the_hire(app, world, users):
+    client = Pages(app)
+    sign_in(client, "caseworker")
+    worker = world.worker
+    matches = text(client.get(f"/workers/{worker.id}/matches"))
+    assert "Gợi ý việc làm" in matches
+    commitment = re.search(r'name="commitment_id" value="(\d+)"', matches)
+    assert commitment, matches[:2000]
+    token = csrf(client, "/")
+    fields = dict(
+        re.findall(r'name="(score|scorer|model_version|reasons)" value="([^"]*)"', matches)
+    )
+    import html
+
+    response = client.post(
+        f"/workers/{worker.id}/referrals",
+        data={"csrf_token": token, "commitment_id": commitment.group(1),
+              **{k: html.unescape(v) for k, v in fields.items()}},
+    )  # fmt: skip
+    assert response.status_code == 303
+    referral = db.session.scalar(
+        sa.select(Referral).where(Referral.worker_id == worker.id).order_by(Referral.id.desc())
+    )
+    assert referral.score is not None and referral.reasons and referral.model_version
+    assert referral.events[0].actor_token_id is not None
+    response = client.post(
+        f"/referrals/{referral.id}/outcome",
+        data={"csrf_token": token, "status": "hired", "back": f"/workers/{worker.id}"},
+    )
+    assert response.status_code == 303 and response.headers["Location"] == f"/workers/{worker.id}"
+    db.session.expire_all()
+    assert db.session.get(Referral, referral.id).status == "hired"
+
+
+def test_api_validation_messages_are_bilingual(app, auth):
+    client = app.test_client()
+    response = client.post("/api/v1/workers", json={"full_name": "A"}, headers=auth("caseworker"))
+    assert response.status_code == 422
+    messages = {e["field"]: e["message"] for e in response.get_json()["errors"]}
+    assert messages["external_id"] == "Bắt buộc phải có / Field required"
+
+
+def test_the_api_accepts_vietnamese_headers_and_consent_on(app, auth, world):
+    client = app.test_client()
+    body = (
+        "Mã người lao động,Họ và tên,Năm sinh,Mã phường/xã,Ngày đồng ý xử lý dữ liệu\n"
+        f"API-1,Vũ Văn An,1990,{world.worker.ward_code},2026-11-30\n"
+    ).encode()
+    response = client.post(
+        "/api/v1/imports/workers",
+        data={"file": (io.BytesIO(body), "w.csv")},
+        headers=auth("caseworker"),
+    )
+    assert response.status_code == 200 and response.get_json()["created"] == 1, response.get_json()
+    worker = db.session.scalar(sa.select(Worker).where(Worker.external_id == "API-1"))
+    consent = db.session.scalar(sa.select(Consent).where(Consent.worker_id == worker.id))
+    assert consent.method == "declared" and str(consent.given_on) == "2026-11-30"
