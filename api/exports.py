@@ -102,3 +102,55 @@ def dict_table_response(rows: list[dict[str, Any]], name: str, fmt: str) -> Resp
     """Answer a list of flat dicts as a table; the first row's keys are the header."""
     header: list[str] = list(rows[0]) if rows else []
     return table_response(header, ([row.get(k) for k in header] for row in rows), name, fmt)
+
+
+#: Template columns Excel must keep as text (leading zeros, long digit strings).
+TEMPLATE_TEXT_COLUMNS = {"ward_code", "phone", "tax_code", "contact_phone", "occupation_isco"}
+
+
+def import_template_xlsx(kind: str) -> bytes:
+    """The upload template of a kind ("Tải file mẫu"): Vietnamese headers on sheet "Dữ liệu",
+    a guide sheet, and text columns formatted as text so Excel keeps a ward code's leading
+    zero. Only our own words go in, so no cell needs the formula guard."""
+    import io
+
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    from matcher import ingest
+
+    specs = ingest.COLUMNS[kind]
+    headers = ingest.HEADERS_VI[kind]
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Dữ liệu"
+    bold = Font(bold=True)
+    fill = PatternFill("solid", fgColor="DDEBF7")
+    for index, name in enumerate(specs, start=1):
+        cell = sheet.cell(row=1, column=index, value=headers[name])
+        cell.font, cell.fill = bold, fill
+        sheet.column_dimensions[cell.column_letter].width = max(14, len(headers[name]) + 4)
+        if name in TEMPLATE_TEXT_COLUMNS or specs[name].type in ("id", "text"):
+            for row in range(2, 502):
+                sheet.cell(row=row, column=index).number_format = "@"
+    sheet.freeze_panes = "A2"
+    guide = book.create_sheet("Hướng dẫn")
+    guide.append(["Cột", "Mã cột (tiếng Anh)", "Bắt buộc", "Hướng dẫn", "Guidance (English)"])
+    for cell in guide[1]:
+        cell.font, cell.fill = bold, fill
+    for name, spec in specs.items():
+        place = spec.group == "place" and name in ("ward_code", "address")
+        required = (
+            "có"
+            if spec.required
+            else ("một trong hai" if place and kind != "commitments" else "không")
+        )
+        guide.append([headers[name], name, required, spec.help_vi, spec.help_en])
+    for letter, width in zip("ABCDE", (34, 24, 12, 70, 70), strict=True):
+        guide.column_dimensions[letter].width = width
+    for row in guide.iter_rows(min_row=2):
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

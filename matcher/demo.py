@@ -1786,6 +1786,8 @@ class _Builder:
                     self.w_commute_missing, "", self.w_commute.astype(str)
                 ).astype(object),
                 "available_from": _iso(self.w_available, self.w_available_missing),
+                # Each worker consented when registered (the caseworker's paper form).
+                "consent_on": _iso(np.minimum(self.w_registered, self.today)),
             },
             columns=list(COLUMNS["workers"]),
         )

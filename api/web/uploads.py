@@ -3,7 +3,6 @@ report. A large file is imported by a background job; its page shows the progres
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,18 +10,17 @@ from flask import Blueprint, Response, abort, request
 from flask_babel import gettext as _
 
 from api.errors import ApiError
+from api.exports import import_template_xlsx
 from api.extensions import db
 from api.models import ApiToken, ImportRun, Job
 from api.resources import imports as import_api
 from api.schemas import ImportForm
 from api.web.common import act, lang, page, principal, render, see_other
-from matcher import ingest, labels
+from matcher import labels
 
 bp = Blueprint("uploads", __name__)
 
 KINDS = import_api.KINDS
-#: Columns that Excel must keep as text (leading zeros, long digit strings).
-TEXT_COLUMNS = {"ward_code", "phone", "tax_code", "contact_phone", "occupation_isco"}
 
 
 @bp.get("/uploads")
@@ -103,52 +101,10 @@ def template(kind: str) -> Any:
     text so Excel does not drop the leading zero of a ward code or phone."""
     if kind not in KINDS:
         abort(404)
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
-
-    specs = ingest.COLUMNS[kind]
-    headers = ingest.HEADERS_VI[kind]
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "Dữ liệu"
-    bold = Font(bold=True)
-    fill = PatternFill("solid", fgColor="DDEBF7")
-    for index, name in enumerate(specs, start=1):
-        cell = sheet.cell(row=1, column=index, value=headers[name])
-        cell.font, cell.fill = bold, fill
-        letter = cell.column_letter
-        sheet.column_dimensions[letter].width = max(14, len(headers[name]) + 4)
-        if name in TEXT_COLUMNS or specs[name].type in ("id", "text"):
-            for row in range(2, 502):
-                sheet.cell(row=row, column=index).number_format = "@"
-    sheet.freeze_panes = "A2"
-    guide = book.create_sheet("Hướng dẫn")
-    guide.append(["Cột", "Mã cột (tiếng Anh)", "Bắt buộc", "Hướng dẫn", "Guidance (English)"])
-    for cell in guide[1]:
-        cell.font, cell.fill = bold, fill
-    for name, spec in specs.items():
-        required = (
-            "có"
-            if spec.required
-            else (
-                "một trong hai"
-                if spec.group == "place"
-                and name in ("ward_code", "address")
-                and kind != "commitments"
-                else "không"
-            )
-        )
-        guide.append([headers[name], name, required, spec.help_vi, spec.help_en])
-    for letter, width in zip("ABCDE", (34, 24, 12, 70, 70), strict=True):
-        guide.column_dimensions[letter].width = width
-    for row in guide.iter_rows(min_row=2):
-        for cell in row:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-    buffer = io.BytesIO()
-    book.save(buffer)
+    content = import_template_xlsx(kind)
     name = f"mau-{kind}.xlsx"
     return Response(
-        buffer.getvalue(),
+        content,
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
