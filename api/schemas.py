@@ -1039,6 +1039,12 @@ class AccessLogOut(BaseModel):
     id: int
     at: UtcDateTime
     token_id: int | None
+    user_id: int | None = Field(
+        description="The person who read it: the signed-in user, or the user the token was"
+        " issued to"
+    )
+    user_login: str | None
+    user_name: str | None
     role: str
     worker_id: int
     action: str
@@ -1052,6 +1058,7 @@ class AccessLogPage(Page):
 class AccessLogQuery(PageQuery):
     worker_id: int | None = Field(None, ge=1, le=2**31 - 1)
     token_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    user_id: int | None = Field(None, ge=1, le=2**31 - 1)
     since: QueryDateTime | None = None
 
 

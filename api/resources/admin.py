@@ -10,7 +10,7 @@ from flask import Blueprint
 from api.auth import create_token, current_principal
 from api.errors import NotFound, ValidationFailed
 from api.extensions import db
-from api.models import AccessLog, ApiToken, Enterprise
+from api.models import AccessLog, ApiToken, Enterprise, User
 from api.openapi import operation
 from api.queries import paginate
 from api.schemas import (
@@ -133,15 +133,26 @@ def list_access_log(query: AccessLogQuery) -> dict[str, Any]:
         stmt = stmt.where(AccessLog.worker_id == query.worker_id)
     if query.token_id:
         stmt = stmt.where(AccessLog.token_id == query.token_id)
+    if query.user_id:
+        stmt = stmt.where(AccessLog.user_id == query.user_id)
     if query.since:
         stmt = stmt.where(AccessLog.at >= naive_utc(query.since))
     rows, cursor = paginate(stmt, AccessLog, query)
+    people = {
+        u.id: u
+        for u in db.session.scalars(
+            sa.select(User).where(User.id.in_({a.user_id for a in rows if a.user_id}))
+        )
+    }
     return {
         "items": [
             {
                 "id": a.id,
                 "at": a.at,
                 "token_id": a.token_id,
+                "user_id": a.user_id,
+                "user_login": people[a.user_id].login if a.user_id in people else None,
+                "user_name": people[a.user_id].name if a.user_id in people else None,
                 "role": a.role,
                 "worker_id": a.worker_id,
                 "action": a.action,

@@ -100,6 +100,7 @@ def init_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     compress.init_app(app)
     filters.register(app)
+    app.after_request(_cache_versioned_static)
     app.jinja_env.globals.update(static_url=static_url, nav_items=nav_items, lang=lang)
 
 
@@ -109,6 +110,14 @@ def exempt_api(app: Flask) -> None:
     for name, blueprint in app.blueprints.items():
         if (blueprint.url_prefix or "").startswith("/api/") or name in ("pages", "docs"):
             csrf.exempt(blueprint)
+
+
+def _cache_versioned_static(response: Any) -> Any:
+    """A static file asked for by its content hash (static_url) never changes under that URL:
+    a year, immutable. Without the hash it is revalidated (Flask's ETag)."""
+    if request.endpoint == "static" and request.args.get("v") and response.status_code == 200:
+        response.headers["Cache-Control"] = f"public, max-age={STATIC_MAX_AGE}, immutable"
+    return response
 
 
 @functools.cache

@@ -49,6 +49,17 @@ def moment(value: Any) -> str:
     return local.strftime("%d/%m/%Y %H:%M")
 
 
+def phone(value: Any) -> str:
+    """+84912345678 → '0912 345 678', as people write and read numbers in Vietnam."""
+    if not value:
+        return "—"
+    text = str(value)
+    if text.startswith("+84") and len(text) == 12:
+        national = "0" + text[3:]
+        return f"{national[:4]} {national[4:7]} {national[7:]}"
+    return text
+
+
 def percent(value: Any) -> str:
     if value is None:
         return "—"
@@ -74,6 +85,7 @@ def register(app: Flask) -> None:
         day=day,
         moment=moment,
         percent=percent,
+        phone=phone,
         label=code_label,
         labels=code_labels,
         reason=reason_text,

@@ -320,9 +320,12 @@ def test_refer_from_a_match_and_record_the_hire(app, world, users):
 
     response = client.post(
         f"/workers/{worker.id}/referrals",
-        data={"csrf_token": token, "commitment_id": commitment.group(1),
-              **{k: html.unescape(v) for k, v in fields.items()}},
-    )  # fmt: skip
+        data={
+            "csrf_token": token,
+            "commitment_id": commitment.group(1),
+            **{k: html.unescape(v) for k, v in fields.items()},
+        },
+    )
     assert response.status_code == 303
     referral = db.session.scalar(
         sa.select(Referral).where(Referral.worker_id == worker.id).order_by(Referral.id.desc())
@@ -361,3 +364,128 @@ def test_the_api_accepts_vietnamese_headers_and_consent_on(app, auth, world):
     worker = db.session.scalar(sa.select(Worker).where(Worker.external_id == "API-1"))
     consent = db.session.scalar(sa.select(Consent).where(Consent.worker_id == worker.id))
     assert consent.method == "declared" and str(consent.given_on) == "2026-11-30"
+
+
+def test_the_access_log_api_names_the_person(app, world, users, auth):
+    client = Pages(app)
+    sign_in(client, "caseworker")
+    client.get(f"/workers/{world.worker.id}")
+    log = app.test_client().get(
+        f"/api/v1/access-log?user_id={users['caseworker'].id}", headers=auth("admin")
+    )
+    items = log.get_json()["items"]
+    assert items and items[0]["user_login"] == "test-caseworker"
+    assert (
+        items[0]["user_name"] == "Người dùng caseworker"
+        and items[0]["worker_id"] == world.worker.id
+    )
+
+
+def test_change_password(app, world, users):
+    client = Pages(app)
+    sign_in(client, "planner")
+    token = csrf(client, "/account/password")
+    short = client.post(
+        "/account/password",
+        data={"csrf_token": token, "current": PASSWORD, "new": "ngan", "again": "ngan"},
+    )
+    assert short.status_code == 422 and "10" in text(short)
+    done = client.post(
+        "/account/password",
+        data={
+            "csrf_token": token,
+            "current": PASSWORD,
+            "new": "mat-khau-moi-dai",
+            "again": "mat-khau-moi-dai",
+        },
+    )
+    assert done.status_code == 303
+    db.session.expire_all()
+    assert accounts.verify("test-planner", "mat-khau-moi-dai") is not None
+    assert accounts.verify("test-planner", PASSWORD) is None
+
+
+def test_a_large_upload_is_a_job_whose_page_follows_it(app, world, users):
+    from api import jobs
+    from api.models import Job
+
+    app.config["IMPORT_JOB_ABOVE_BYTES"] = 10
+    client = Pages(app)
+    sign_in(client, "caseworker")
+    body = (
+        "Mã người lao động,Họ và tên,Năm sinh,Mã phường/xã\n"
+        f"JOB-1,Trịnh Văn Bảo,1991,{world.worker.ward_code}\n"
+    ).encode()
+    response = client.post(
+        "/uploads",
+        data={
+            "csrf_token": csrf(client, "/uploads"),
+            "kind": "workers",
+            "consent_confirmed": "yes",
+            "file": (io.BytesIO(body), "lon.csv"),
+        },
+    )
+    assert response.status_code == 303 and "/uploads/jobs/" in response.headers["Location"]
+    waiting = client.get(response.headers["Location"])
+    assert waiting.status_code == 200 and "Đang chờ xử lý" in text(waiting)
+    assert 'hx-trigger="every 2s"' in text(waiting)
+    job_id = int(response.headers["Location"].rsplit("/", 1)[-1])
+    jobs.execute(job_id)
+    db.session.expire_all()
+    assert db.session.get(Job, job_id).status == "done"
+    finished = client.get(response.headers["Location"])
+    assert finished.status_code == 303 and "/uploads/" in finished.headers["Location"]
+    report = text(client.get(finished.headers["Location"]))
+    assert "Báo cáo tải lên" in report and "Tất cả các dòng đã được đọc" in report
+    worker = db.session.scalar(sa.select(Worker).where(Worker.external_id == "JOB-1"))
+    assert (
+        db.session.scalar(sa.select(Consent.method).where(Consent.worker_id == worker.id))
+        == "upload"
+    )
+
+
+def test_a_province_bound_caseworker_finds_only_their_province(app, world, users):
+    from tests.factories import worker as make_worker
+
+    far = make_worker(full_name="Nguyễn Văn Xa", ward_code="00004")  # Hà Nội
+    near = make_worker(full_name="Nguyễn Văn Gần")
+    bound = accounts.create_user(
+        "cb-tinh", "Cán bộ tỉnh", "caseworker", PASSWORD, province_code=near.province_code
+    )
+    db.session.commit()
+    assert far.province_code != near.province_code and bound.id
+    client = Pages(app)
+    client.post(
+        "/login", data={"login": "cb-tinh", "password": PASSWORD, "csrf_token": csrf(client)}
+    )
+    found = text(client.get("/workers?q=nguyen van"))
+    assert "Nguyễn Văn Gần" in found and "Nguyễn Văn Xa" not in found
+    assert client.get(f"/workers/{far.id}").status_code == 404
+
+
+def test_previews_say_what_free_text_becomes(app, world, users):
+    client = Pages(app)
+    sign_in(client, "caseworker")
+    skills = text(client.get("/skills/preview?skills_text=biết may máy 1 kim; bay lượn"))
+    assert "→ <strong>" in skills and "chưa nhận ra" in skills
+    place = text(client.get("/places/preview?address=xã Tân Lập, huyện Yên Mỹ, Hưng Yên"))
+    assert "<strong>" in place and "Hưng Yên" in place
+
+
+def test_an_unexpected_error_is_a_friendly_page_and_nothing_is_written(tmp_path, database):
+    from tests.api.conftest import make_app
+
+    app = make_app(tmp_path, database)
+
+    def broken():
+        raise RuntimeError("boom")
+
+    app.add_url_rule("/broken", view_func=broken)
+    with app.app_context():
+        response = app.test_client().get("/broken")
+        assert response.status_code == 500 and response.mimetype == "text/html"
+        page = text(response)
+        assert "Lỗi máy chủ" in page and "Internal server error" in page
+        assert "boom" not in page and "Traceback" not in page
+        db.session.remove()
+        db.engine.dispose()
