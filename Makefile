@@ -73,6 +73,7 @@ bench: install-dev
 	$(BIN)/python bench/demo.py
 	$(BIN)/python bench/import.py
 	$(BIN)/python bench/uploads.py
+	$(BIN)/python bench/pages.py
 
 ## Pages' messages: extract, merge into the catalogues, compile (edit the .po in between)
 translations: install-dev

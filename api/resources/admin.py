@@ -53,7 +53,8 @@ def token_out(t: ApiToken) -> dict[str, Any]:
     response=TokenList,
 )
 def list_tokens(query: PageQuery) -> dict[str, Any]:
-    tokens, cursor = paginate(sa.select(ApiToken), ApiToken, query)
+    """API tokens; the pages' sign-in sessions (kind "session") are not listed."""
+    tokens, cursor = paginate(sa.select(ApiToken).where(ApiToken.kind == "api"), ApiToken, query)
     return {"items": [token_out(t) for t in tokens], "next_cursor": cursor}
 
 

@@ -16,7 +16,7 @@ from api.models import ApiToken, ImportRun, Job
 from api.resources import imports as import_api
 from api.schemas import ImportForm
 from api.web.common import act, lang, page, principal, render, see_other
-from matcher import labels
+from matcher import ingest, labels
 
 bp = Blueprint("uploads", __name__)
 
@@ -79,7 +79,8 @@ def report(import_id: int) -> Any:
     run = db.session.get(ImportRun, import_id)
     if run is None or not _mine(run.token_id):
         abort(404)
-    return render("web/uploads/report.html", run=run, report=run.report, job=None)
+    headers = ingest.HEADERS_VI.get(run.kind, {}) if lang() == "vi" else {}
+    return render("web/uploads/report.html", run=run, report=run.report, headers=headers)
 
 
 @bp.get("/uploads/jobs/<int:job_id>")

@@ -90,6 +90,45 @@ def test_demo_loads_cleanly_and_twice_changes_nothing(migrated_app):
     assert "created 0" in again.output.replace("tạo mới/created 0", "created 0")
     skipped = runner.invoke(args=[*args, "--if-empty"])
     assert "not loaded" in skipped.output
+    # The demo's consent: every worker consented on the day they registered.
+    from api.models import Consent
+
+    consents = db.session.scalar(sa.select(sa.func.count()).select_from(Consent))
+    assert consents == 400
+    # One demo account per role, printed with a password that signs in; again: new passwords.
+    from api import accounts
+
+    printed = runner.invoke(args=["user", "demo"])
+    assert printed.exit_code == 0, printed.output
+    sign_ins = [line.split() for line in printed.output.strip().splitlines()]
+    assert [role for role, _login, _password in sign_ins] == [
+        "admin", "caseworker", "enterprise", "planner"
+    ]
+    for _role, login, password in sign_ins:
+        assert accounts.verify(login, password) is not None, login
+    again = runner.invoke(args=["user", "demo"]).output.split()
+    assert accounts.verify(sign_ins[0][1], sign_ins[0][2]) is None and again[2] != sign_ins[0][2]
+
+
+def test_user_create(migrated_app):
+    from api import accounts
+
+    runner = migrated_app.test_cli_runner()
+    made = runner.invoke(
+        args=["user", "create", "--login", "Lan.Nguyễn", "--name", "Nguyễn Thị Lan",
+              "--role", "caseworker", "--province", "33"]
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    login, password = made.output.split()
+    assert login == "lan.nguyen" and accounts.verify("LAN.NGUYEN", password).province_code == "33"
+    twice = runner.invoke(
+        args=["user", "create", "--login", "lan.nguyen", "--name", "X", "--role", "planner"]
+    )
+    assert twice.exit_code != 0 and "đã có" in twice.output
+    unbound = runner.invoke(
+        args=["user", "create", "--login", "dn", "--name", "DN", "--role", "enterprise"]
+    )
+    assert unbound.exit_code != 0 and "enterprise" in unbound.output
 
 
 def _free_port() -> int:

@@ -286,7 +286,8 @@ def test_an_upload_with_vietnamese_headers_reports_its_bad_row(app, world, users
     )
     assert response.status_code == 303
     report = text(client.get(response.headers["Location"]))
-    assert "Các dòng có lỗi" in report and "<td>3</td><td>birth_year</td>" in report
+    assert "Các dòng có lỗi" in report and "<td>3</td><td>Năm sinh" in report
+    assert "(birth_year)" in report
     hung = db.session.scalar(sa.select(Worker).where(Worker.external_id == "VN-1"))
     assert hung is not None and hung.trades == ["electrical"]
     consent = db.session.scalar(sa.select(Consent).where(Consent.worker_id == hung.id))

@@ -75,13 +75,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     site = Site("", env, {})
     site.cli("init-db")
     site.cli("demo", "--workers", "1500", "--enterprises", "30", "--courses", "60", "--no-train")
-    for role in ROLES:
-        login = f"thu-{role}"
-        args = ["user", "create", "--login", login, "--name", f"Thử {role}", "--role", role]
-        if role == "enterprise":
-            args += ["--enterprise", _busiest_enterprise(env)]
-        site.cli(*args, "--password", PASSWORD)
-        site.logins[role] = login
+    _make_users(env)
+    site.logins = {role: f"thu-{role}" for role in ROLES}
     port = _free_port()
     log = (folder / "server.log").open("wb")
     server = subprocess.Popen(
@@ -104,19 +99,28 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     log.close()
 
 
-def _busiest_enterprise(env: dict[str, str]) -> str:
-    code = (
-        "from api import create_app; from api.extensions import db; import sqlalchemy as sa;"
-        "from api.models import Commitment, Enterprise;"
-        "app = create_app();\n"
-        "with app.app_context():\n"
-        " print(db.session.scalar(sa.select(Enterprise.external_id).join(Commitment)"
-        ".group_by(Enterprise.id).order_by(sa.func.count().desc(), Enterprise.id).limit(1)))"
+def _make_users(env: dict[str, str]) -> None:
+    """One account per role (in one process: each CLI call would import the app again); the
+    enterprise account speaks for the demo enterprise with most commitments."""
+    code = f"""
+import sqlalchemy as sa
+from api import accounts, create_app
+from api.extensions import db
+from api.models import Commitment, Enterprise
+app = create_app()
+with app.app_context():
+    busiest = db.session.scalar(
+        sa.select(Enterprise).join(Commitment).group_by(Enterprise.id)
+        .order_by(sa.func.count().desc(), Enterprise.id).limit(1)
     )
-    return subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
-        check=True,
-    ).stdout.strip().splitlines()[-1]  # fmt: skip
+    for role in {ROLES!r}:
+        accounts.create_user(
+            "thu-" + role, "Thử " + role, role, {PASSWORD!r},
+            enterprise=busiest if role == "enterprise" else None,
+        )
+    db.session.commit()
+"""
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True)
 
 
 @pytest.fixture(scope="session")
