@@ -114,14 +114,32 @@ def verify(login: str, password: str) -> User | None:
     return user
 
 
-def change_password(user: User, current: str, new: str) -> None:
+def change_password(user: User, current: str, new: str, *, keep_session: int | None) -> None:
+    """A new password ends every other session of the account (a stolen one among them)."""
     try:
         _HASHER.verify(user.password_hash, current)
     except (VerificationError, InvalidHashError):
         raise AccountError("Mật khẩu hiện tại không đúng / the current password is wrong") from None
     check_password_rules(new, user.login)
+    set_password(user, new, keep_session=keep_session)
+
+
+def set_password(user: User, new: str, *, keep_session: int | None = None) -> None:
+    """Give the account a new password and end its sessions (but ``keep_session``)."""
+    check_password_rules(new, user.login)
+    now = clock.now()
     user.password_hash = hash_password(new)
-    user.password_changed_at = clock.now()
+    user.password_changed_at = now
+    db.session.execute(
+        sa.update(ApiToken)
+        .where(
+            ApiToken.user_id == user.id,
+            ApiToken.kind == "session",
+            ApiToken.revoked_at.is_(None),
+            ApiToken.id != (keep_session or 0),
+        )
+        .values(revoked_at=now)
+    )
 
 
 def open_session(user: User) -> ApiToken:
@@ -223,8 +241,7 @@ def demo_users() -> list[tuple[str, str, str]]:
                 province_code=province if role == "caseworker" else None,
             )
         else:
-            user.password_hash = hash_password(password)
-            user.password_changed_at = clock.now()
+            set_password(user, password)
             user.disabled_at = None
         printed.append((login, role, password))
     db.session.commit()

@@ -223,6 +223,43 @@ def register(app: Flask) -> None:
         db.session.commit()
         click.echo(f"{user.login}\t{password}")
 
+    def _user(login: str):
+        from api import accounts
+        from api.models import User
+
+        user = db.session.scalar(
+            sa.select(User).where(User.login == accounts.normalise_login(login))
+        )
+        if user is None:
+            raise click.BadParameter(f"no account {login!r}", param_hint="LOGIN")
+        return user
+
+    @user_group.command("reset-password")
+    @click.argument("login")
+    @with_appcontext
+    def user_reset_command(login: str) -> None:
+        """Give an account a new random password (printed once) and end its sessions."""
+        from api import accounts
+
+        user = _user(login)
+        password = accounts.random_password()
+        accounts.set_password(user, password)
+        user.disabled_at = None
+        db.session.commit()
+        click.echo(f"{user.login}\t{password}")
+
+    @user_group.command("disable")
+    @click.argument("login")
+    @with_appcontext
+    def user_disable_command(login: str) -> None:
+        """Lock an account at once: its sessions and tokens stop working."""
+        from api import accounts
+
+        user = _user(login)
+        accounts.disable_user(user)
+        db.session.commit()
+        click.echo(f"{user.login}: đã khóa / disabled")
+
     @user_group.command("demo")
     @with_appcontext
     def user_demo_command() -> None:

@@ -29,13 +29,20 @@ def import_format_markdown() -> str:
         " dòng 1 là tiêu đề. Tên cột không phân biệt hoa thường; mỗi cột có thể đặt tên bằng mã"
         " (tiếng Anh) hoặc bằng tiêu đề tiếng Việt trong bảng dưới (có dấu hoặc không dấu, có"
         " hoặc không có phần trong ngoặc), như file mẫu tải về từ trang \"Tải lên danh sách\";"
-        " cột lạ làm cả tệp bị từ chối. Dòng được đánh số như trong Excel (tiêu đề là dòng 1).",
+        " cột lạ làm cả tệp bị từ chối. Dòng được đánh số như trong Excel (tiêu đề là dòng 1)."
+        " Ô có danh sách giá trị (giới tính, trình độ, nghề, trạng thái, kết quả, trình độ đào"
+        " tạo) nhận mã hoặc chữ tiếng Việt / tiếng Anh như trên trang web (\"Nữ\", \"May mặc\","
+        " \"Trung học phổ thông\", có dấu hoặc không dấu); ngày nhận YYYY-MM-DD hoặc"
+        " ngày/tháng/năm (15/12/2026).",
         "",
         "CSV (UTF-8, with or without BOM, `,` or `;` separated) or .xlsx (first sheet), header"
         " in row 1. Header names are case-insensitive; each column may be headed by its code or"
         " by its Vietnamese header below (with or without diacritics, with or without the part"
         " in brackets), as in the template the upload page serves (\"Tải file mẫu\"); an"
-        " unknown column rejects the whole file."
+        " unknown column rejects the whole file. A cell with a list of allowed values (gender,"
+        " education, trades, statuses, outcomes, course level) takes the code or its Vietnamese"
+        " or English word as the pages show it (\"Nữ\", \"May mặc\", \"Trung học phổ thông\","
+        " with or without diacritics); a date is YYYY-MM-DD or day/month/year (15/12/2026)."
         " Rows are numbered as in Excel (the header is row 1). Import with"
         " `caunoi import KIND FILE [--atomic]` or `POST /api/v1/imports/{kind}`.",
         "",

@@ -135,7 +135,9 @@ def import_template_xlsx(kind: str) -> bytes:
                 sheet.cell(row=row, column=index).number_format = "@"
     sheet.freeze_panes = "A2"
     guide = book.create_sheet("Hướng dẫn")
-    guide.append(["Cột", "Mã cột (tiếng Anh)", "Bắt buộc", "Hướng dẫn", "Guidance (English)"])
+    guide.append(
+        ["Cột", "Mã cột (tiếng Anh)", "Bắt buộc", "Hướng dẫn", "Guidance (English)", "Có thể ghi"]
+    )
     for cell in guide[1]:
         cell.font, cell.fill = bold, fill
     for name, spec in specs.items():
@@ -145,8 +147,8 @@ def import_template_xlsx(kind: str) -> bytes:
             if spec.required
             else ("một trong hai" if place and kind != "commitments" else "không")
         )
-        guide.append([headers[name], name, required, spec.help_vi, spec.help_en])
-    for letter, width in zip("ABCDE", (34, 24, 12, 70, 70), strict=True):
+        guide.append([headers[name], name, required, spec.help_vi, spec.help_en, _words(spec)])
+    for letter, width in zip("ABCDEF", (34, 24, 12, 70, 70, 40), strict=True):
         guide.column_dimensions[letter].width = width
     for row in guide.iter_rows(min_row=2):
         for cell in row:
@@ -154,3 +156,18 @@ def import_template_xlsx(kind: str) -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def _words(spec) -> str:
+    """The Vietnamese words a cell of a choice column may hold instead of its codes."""
+    from matcher import labels
+
+    if spec.type not in ("choice", "choice_list"):
+        return "ngày/tháng/năm, ví dụ 15/12/2026" if spec.type == "date" else ""
+    words = []
+    for kind in labels.KINDS:
+        table = labels.table(kind)
+        if set(spec.choices) <= set(table):
+            words = [table[code][0] for code in spec.choices]
+            break
+    return "; ".join(words)

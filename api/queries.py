@@ -83,14 +83,23 @@ def scoped(model: type[db.Model], principal: Principal) -> sa.Select:
     return stmt
 
 
+#: What a record is called in a "not found" message, Vietnamese / English.
+RECORD_NAMES = {
+    "workers": ("người lao động", "worker"),
+    "enterprises": ("doanh nghiệp", "enterprise"),
+    "courses": ("khóa đào tạo", "course"),
+    "enrollments": ("ghi danh", "enrolment"),
+    "commitments": ("đơn hàng tuyển dụng", "hiring commitment"),
+    "referrals": ("lượt giới thiệu", "referral"),
+}
+
+
 def get_scoped(model: type[db.Model], record_id: int, principal: Principal) -> Any:
     """Fetch one visible record or raise 404 — never 403, which would confirm it exists."""
     obj = db.session.execute(scoped(model, principal).where(model.id == record_id)).scalar()
     if obj is None:
-        raise NotFound(
-            f"Không tìm thấy {model.__tablename__} #{record_id} / {model.__tablename__} "
-            f"#{record_id} not found"
-        )
+        vi, en = RECORD_NAMES.get(model.__tablename__, (model.__tablename__,) * 2)
+        raise NotFound(f"Không tìm thấy {vi} #{record_id} / {en} #{record_id} not found")
     return obj
 
 
@@ -157,10 +166,13 @@ def worker_search(q: str) -> sa.ColumnElement:
     and the names of wards (\"Phu Cu\" finds every worker of xã Phù Cừ)."""
     digits = "".join(ch for ch in q if ch.isdigit())
     if digits and len(digits) >= 4 and not any(ch.isalpha() for ch in q):
-        national = digits[1:] if digits.startswith("0") else digits.removeprefix("84")
-        return Worker.phone.like(f"%{national}%")
+        stripped = q.strip()
+        if stripped.startswith(("0", "+84", "84")):  # the start of a number: a prefix
+            national = digits[1:] if digits.startswith("0") else digits.removeprefix("84")
+            return Worker.phone.like(f"+84{national}%")
+        return Worker.phone.like(f"%{digits}%")  # a part of it (the last digits, say)
     key = fold(q)
-    conditions = [name_filter(Worker.name_key, q)]
+    conditions = [name_filter(Worker.name_key, q), Worker.external_id == q.strip()]
     if len(key) >= 3:
         wards = [code for code, name in _folded_wards() if key in name][:500]
         if wards:

@@ -11,8 +11,12 @@ That is what lets a test, a demo or a support engineer replay any day:
 * :func:`pinned` sets it for a block of code, so one test process can look at the demo as
   of several dates.
 
-While a day is set, :func:`now` keeps the real time of day on that date, so timestamps
-still order the events of a run.
+"Today" is Vietnam's day (UTC+7, no daylight saving): a caseworker registering consent at
+06:00 in Hà Nội is on the new day while UTC is still on the old one. :func:`now` stays in
+UTC (naive), as stored timestamps are.
+
+While a day is set, :func:`now` is the real moment moved by whole days onto it, so
+timestamps still order the events of a run and fall on the set day in Vietnam.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from contextlib import contextmanager
 
 #: The environment variable that sets "today" (ISO ``YYYY-MM-DD``) for a process.
 ENV_VAR = "CAUNOI_TODAY"
+#: Vietnam's offset from UTC (ICT, all year).
+VIETNAM = dt.timedelta(hours=7)
 
 _pinned: list[dt.date] = []
 
@@ -43,16 +49,19 @@ def today() -> dt.date:
     configured = os.environ.get(ENV_VAR, "")
     if configured.strip():
         return parse_day(configured)
-    return dt.date.today()
+    return _vietnam_today()
+
+
+def _vietnam_today() -> dt.date:
+    return (dt.datetime.now(dt.UTC) + VIETNAM).date()
 
 
 def now() -> dt.datetime:
-    """Return the current UTC time, moved onto :func:`today` when a day is set (naive UTC)."""
+    """Return the current UTC time (naive), moved by whole days onto :func:`today` when a
+    day is set: its date in Vietnam is then that day."""
     real = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    day = today()
-    if day == real.date():
-        return real
-    return dt.datetime.combine(day, real.time())
+    shift = today() - (real + VIETNAM).date()
+    return real + shift
 
 
 @contextmanager

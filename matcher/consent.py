@@ -45,16 +45,20 @@ CURRENT = ConsentText(
         "Tôi đồng ý để Sở Nội vụ (lĩnh vực lao động – việc làm) và các trung tâm dịch vụ việc"
         " làm xử lý thông tin cá nhân của tôi (họ tên, năm sinh, số điện thoại, nơi ở, trình"
         " độ, kỹ năng, nghề quan tâm, mức lương mong muốn) để giới thiệu khóa đào tạo và việc"
-        " làm phù hợp. Thông tin chỉ được chuyển cho doanh nghiệp khi tôi được giới thiệu tới"
-        " doanh nghiệp đó. Tôi có thể rút lại sự đồng ý bất kỳ lúc nào; khi đó dữ liệu cá"
-        " nhân của tôi sẽ bị xóa."
+        " làm phù hợp; và, nếu tôi tự nguyện cung cấp, giới tính, dân tộc và tình trạng khuyết"
+        " tật (dữ liệu cá nhân nhạy cảm), chỉ để kiểm tra việc giới thiệu có công bằng, không"
+        " bao giờ để xếp hạng hay chuyển cho doanh nghiệp. Thông tin chỉ được chuyển cho doanh"
+        " nghiệp khi tôi được giới thiệu tới doanh nghiệp đó. Tôi có thể rút lại sự đồng ý bất"
+        " kỳ lúc nào; khi đó dữ liệu cá nhân của tôi sẽ bị xóa."
     ),
     en=(
         "I agree that the provincial Department of Home Affairs (labour and employment) and the"
         " employment service centres process my personal data (name, year of birth, phone,"
         " home, education, skills, trades of interest, expected wage) to suggest suitable"
-        " courses and jobs. My data go to an enterprise only when I am referred to it. I can"
-        " withdraw this consent at any time; my personal data will then be erased."
+        " courses and jobs; and, if I choose to give them, my gender, ethnicity and disability"
+        " (sensitive personal data), only to check that referrals are fair, never to rank me"
+        " or to pass to an enterprise. My data go to an enterprise only when I am referred to"
+        " it. I can withdraw this consent at any time; my personal data will then be erased."
     ),
 )
 TEXTS: dict[str, ConsentText] = {CURRENT.version: CURRENT}

@@ -200,10 +200,10 @@ def _skills(name: str, vi: str, en: str) -> ColumnSpec:
         name,
         "skills",
         False,
-        f"{vi}; danh sách cách nhau bởi ';': mã kỹ năng hoặc mô tả tự do (hệ thống chuẩn hoá,"
-        " mục không nhận ra được báo lại và bỏ qua)",
+        f"{vi}; danh sách cách nhau bởi ';': mã kỹ năng hoặc mô tả tự do (hệ thống chuẩn hoá;"
+        " mục không nhận ra được báo lại và giữ làm ghi chú, không dùng để kết nối)",
         f"{en}; ';'-separated list of skill codes or free text (normalised by the system;"
-        " unrecognised items are reported and left out)",
+        " unrecognised items are reported and kept as a note, never used for matching)",
         default=(),
     )
 
@@ -1068,16 +1068,46 @@ def _parse_money(text: str) -> int:
     return amount
 
 
+#: The day as Vietnamese forms write it (15/12/2026, 1/2/2027, 15.12.2026): day first.
+_DAY_FIRST = re.compile(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})")
+
+
 def _parse_date(text: str) -> dt.date:
-    if not _DATE.fullmatch(text):
+    day_first = _DAY_FIRST.fullmatch(text)
+    if not _DATE.fullmatch(text) and not day_first:
         raise _Invalid(
-            f"ngày phải có dạng YYYY-MM-DD, nhận '{text}'",
-            f"date must be YYYY-MM-DD, got '{text}'",
+            f"ngày phải có dạng YYYY-MM-DD hoặc ngày/tháng/năm (15/12/2026), nhận '{text}'",
+            f"date must be YYYY-MM-DD or day/month/year (15/12/2026), got '{text}'",
         )
     try:
+        if day_first:
+            day, month, year = (int(part) for part in day_first.groups())
+            return dt.date(year, month, day)
         return dt.date.fromisoformat(text)
     except ValueError:
         raise _Invalid(f"ngày không tồn tại '{text}'", f"no such date '{text}'") from None
+
+
+@functools.cache
+def _choice_words(choices: tuple[str, ...]) -> dict[str, str]:
+    """The words a caseworker may write instead of a code: its Vietnamese or English label,
+    with or without diacritics ("Nữ", "nu", "May mặc", "Trung học phổ thông")."""
+    from matcher import labels
+
+    words: dict[str, str] = {}
+    for kind in labels.KINDS:
+        for code, (vi, en) in labels.table(kind).items():
+            if code in choices:
+                words.setdefault(fold(vi), code)
+                words.setdefault(fold(en), code)
+    return words
+
+
+def _choice_value(text: str, choices: tuple[str, ...]) -> str | None:
+    value = text.lower()
+    if value in choices:
+        return value
+    return _choice_words(choices).get(fold(text))
 
 
 def _parse_boolean(text: str) -> bool:
@@ -1091,8 +1121,8 @@ def _parse_boolean(text: str) -> bool:
 
 
 def _choice(text: str, choices: tuple[str, ...]) -> str:
-    value = text.lower()
-    if value not in choices:
+    value = _choice_value(text, choices)
+    if value is None:
         allowed = ", ".join(choices)
         raise _Invalid(
             f"giá trị không hợp lệ '{text}' (cho phép: {allowed})",
@@ -1109,8 +1139,8 @@ def _parse_choice_list(text: str, choices: tuple[str, ...]) -> tuple[str, ...]:
     values: list[str] = []
     bad: list[str] = []
     for item in _split_list(text):
-        value = item.lower()
-        if value not in choices:
+        value = _choice_value(item, choices)
+        if value is None:
             bad.append(item)
         elif value not in values:
             values.append(value)

@@ -66,6 +66,16 @@ IMPORT_KIND: dict[str, Label] = {
     "referrals": ("Lượt giới thiệu", "Referrals"),
 }
 
+#: Every kind of code with words (the taxonomy's and the tables below).
+KINDS = (
+    "trade",
+    "education",
+    "gender",
+    "enrollment_status",
+    "referral_outcome",
+    "course_level",
+)
+
 _TABLES: dict[str, dict[str, Label]] = {
     "gender": GENDER,
     "enrollment_status": ENROLLMENT_STATUS,

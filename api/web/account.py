@@ -91,7 +91,9 @@ def password() -> Any:
             errors["again"] = _("The two new passwords differ.")
         else:
             try:
-                accounts.change_password(user, request.form.get("current", ""), new)
+                accounts.change_password(
+                    user, request.form.get("current", ""), new, keep_session=principal().token_id
+                )
             except accounts.AccountError as error:
                 errors["form"] = str(error)
         if not errors:

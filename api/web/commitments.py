@@ -22,7 +22,19 @@ from api.schemas import (
     CommitmentQuery,
     ReferralQuery,
 )
-from api.web.common import act, api_errors, lang, page, parse, principal, render, see_other
+from api.web.common import (
+    act,
+    api_errors,
+    flash_skill_notes,
+    lang,
+    page,
+    parse,
+    pending_first,
+    place_patch,
+    principal,
+    render,
+    see_other,
+)
 from matcher import clock, labels
 from matcher.taxonomy import load_taxonomy
 
@@ -41,21 +53,22 @@ FIELDS = (
     "ward_code",
 )
 STATES = ("open", "upcoming", "full", "expired")
+PAGE_SIZE = 20
 
 
 @bp.get("/commitments")
-@page("commitments.list_commitments")
+@page("commitments.list_commitments", "referrals.list_referrals")
 def index() -> Any:
     state = request.args.get("state") or None
     query, _errors = parse(
         CommitmentQuery,
         {
             "state": state if state in STATES else None,
-            "limit": 50,
+            "limit": PAGE_SIZE,
             "cursor": request.args.get("cursor") or None,
         },
     )
-    result = act(commitment_api.list_commitments, query=query or CommitmentQuery(limit=50))
+    result = act(commitment_api.list_commitments, query=query or CommitmentQuery(limit=PAGE_SIZE))
     return render(
         "web/commitments/index.html",
         items=result["items"],
@@ -122,13 +135,20 @@ def new() -> Any:
                 errors = api_errors(error)
             else:
                 flash(_("The hiring commitment is posted."), "ok")
+                flash_skill_notes(created.get("skill_notes", []))
                 return see_other("page_commitments.show", commitment_id=created["id"])
+        values = {**values, "required_skills": request.form.getlist("required_skills")}
+    return _form(values, errors, creating=True)
+
+
+def _form(values: dict[str, Any], errors: dict[str, str], **context: Any) -> Any:
     return render(
         "web/commitments/form.html",
         422 if errors else 200,
         values=values,
+        skills_text=request.form.get("skills_text", ""),
         errors=errors,
-        creating=True,
+        **context,
         **_choices(),
     )
 
@@ -145,31 +165,24 @@ def edit(commitment_id: int) -> Any:
         patch.setdefault("required_skills", [])
         for name in ("expires_on", "min_education", "shift_work"):
             patch.setdefault(name, None)
-        if (patch.get("address"), patch.get("ward_code")) == (
-            commitment["address"],
-            commitment["ward_code"],
-        ) or not (patch.get("address") or patch.get("ward_code")):
-            patch.pop("address", None), patch.pop("ward_code", None)
+        place_patch(patch, commitment)
         body, errors = parse(CommitmentPatch, patch)
         if body is not None:
             try:
-                act(commitment_api.update_commitment, commitment_id=commitment_id, body=body)
+                updated = act(
+                    commitment_api.update_commitment, commitment_id=commitment_id, body=body
+                )
             except ApiError as error:
                 errors = api_errors(error)
             else:
                 flash(_("Changes saved."), "ok")
+                flash_skill_notes(updated.get("skill_notes", []))
                 return see_other("page_commitments.show", commitment_id=commitment_id)
+        values = {**values, "required_skills": request.form.getlist("required_skills")}
     else:
         values = {name: commitment.get(name) for name in FIELDS}
-    return render(
-        "web/commitments/form.html",
-        422 if errors else 200,
-        values=values,
-        errors=errors,
-        creating=False,
-        commitment=commitment,
-        **_choices(),
-    )
+    values["trade"] = commitment["trade"]
+    return _form(values, errors, creating=False, commitment=commitment)
 
 
 @bp.get("/commitments/<int:commitment_id>")
@@ -178,9 +191,12 @@ def show(commitment_id: int) -> Any:
     """Fulfilment, the referred candidates (with contact details: they were referred here),
     and the shortlist of others (pseudonymous until a caseworker refers them)."""
     commitment = act(commitment_api.get_commitment, commitment_id=commitment_id)
-    referrals = act(
-        referral_api.list_referrals, query=ReferralQuery(commitment_id=commitment_id, limit=100)
-    )["items"]
+    referrals = pending_first(
+        act(
+            referral_api.list_referrals,
+            query=ReferralQuery(commitment_id=commitment_id, limit=100),
+        )["items"]
+    )
     people = {}
     for referral in referrals:
         try:

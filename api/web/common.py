@@ -19,6 +19,7 @@ from flask import (
     Flask,
     abort,
     current_app,
+    flash,
     g,
     redirect,
     render_template,
@@ -26,6 +27,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import Babel, get_locale
 from flask_babel import gettext as _
 from flask_compress import Compress
@@ -38,7 +40,7 @@ from api.auth import Principal
 from api.errors import ApiError
 from api.extensions import db
 from api.i18n import field_message
-from api.openapi import REGISTRY
+from api.openapi import MAX_ID, REGISTRY
 from matcher import labels
 
 login_manager = LoginManager()
@@ -90,9 +92,19 @@ def _load(user_id: str) -> SignedIn | None:
     return SignedIn(principal)
 
 
+class _SessionCookies(SecureCookieSessionInterface):
+    """The session cookie is Secure whenever the page was served over HTTPS (behind a proxy,
+    with ProxyFix), so it never travels in clear text there; the embedded http://127.0.0.1
+    install still signs in."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
+
+
 def init_extensions(app: Flask) -> None:
     from api.web import filters
 
+    app.session_interface = _SessionCookies()
     login_manager.init_app(app)
     login_manager.login_view = "account.login"
     login_manager.login_message = None  # the sign-in page says why on its own
@@ -101,7 +113,8 @@ def init_extensions(app: Flask) -> None:
     compress.init_app(app)
     filters.register(app)
     app.after_request(_cache_versioned_static)
-    app.jinja_env.globals.update(static_url=static_url, nav_items=nav_items, lang=lang)
+    app.before_request(_ids_in_range)
+    app.jinja_env.globals.update(static_url=static_url, nav_items=nav_items, lang=lang, may=may)
 
 
 def exempt_api(app: Flask) -> None:
@@ -110,6 +123,13 @@ def exempt_api(app: Flask) -> None:
     for name, blueprint in app.blueprints.items():
         if (blueprint.url_prefix or "").startswith("/api/") or name in ("pages", "docs"):
             csrf.exempt(blueprint)
+
+
+def _ids_in_range() -> None:
+    """A record id beyond what the database can hold names nothing: 404, as the API says."""
+    for value in (request.view_args or {}).values():
+        if isinstance(value, int) and not 1 <= value <= MAX_ID:
+            abort(404)
 
 
 def _cache_versioned_static(response: Any) -> Any:
@@ -205,10 +225,12 @@ def api_errors(error: ApiError) -> dict[str, str]:
 
 def split_message(text: str) -> str:
     """The half of a bilingual 'vi / en' message in the page's language."""
-    if " / " not in text:
-        return text
-    vi, _, en = text.partition(" / ")
-    return vi if lang() == "vi" else en
+    pick = 0 if lang() == "vi" else 1
+    parts = []
+    for part in text.split("; "):
+        halves = part.split(" / ", 1)
+        parts.append(halves[pick] if len(halves) == 2 else part)
+    return "; ".join(parts)
 
 
 def safe_next(target: str | None, default: str) -> str:
@@ -216,7 +238,14 @@ def safe_next(target: str | None, default: str) -> str:
     if not target:
         return default
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    if (
+        parts.scheme
+        or parts.netloc
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target  # browsers read a backslash as a slash: "//host"
+        or any(ord(ch) < 32 for ch in target)
+    ):
         return default
     return target
 
@@ -228,7 +257,7 @@ def nav_items() -> list[tuple[str, str]]:
     items = [(url_for("account.home"), _("Home"))]
     if may("workers.list_workers") and current_user.role != "enterprise":
         items.append((url_for("page_workers.search"), _("Workers")))
-    if may("commitments.list_commitments"):
+    if may("commitments.list_commitments") and may("referrals.list_referrals"):
         items.append((url_for("page_commitments.index"), _("Hiring commitments")))
     if may("imports.import_file"):
         items.append((url_for("uploads.index"), _("Upload a list")))
@@ -262,3 +291,36 @@ def now() -> dt.datetime:
     from matcher import clock
 
     return clock.now()
+
+
+def place_patch(patch: dict[str, Any], stored: dict[str, Any]) -> None:
+    """Which place fields an edit sends. The form shows the stored ward code beside the
+    address; a changed address with the ward code left as it was is a move (the address is
+    resolved again), a changed code wins, and nothing changed sends nothing."""
+    ward, address = patch.get("ward_code"), patch.get("address")
+    if not ward and not address or ward == stored["ward_code"] and address == stored["address"]:
+        patch.pop("ward_code", None), patch.pop("address", None)
+    elif ward == stored["ward_code"] and address:
+        patch.pop("ward_code")  # a new address alone replaces the whole place
+
+
+def flash_skill_notes(notes: list[dict[str, Any]]) -> None:
+    """Say what each free-text skill became, as an import report does."""
+    language = lang()
+    for note in notes:
+        if note.get("code"):
+            target = labels.label("skill", note["code"], language)
+            flash(
+                _("Skill “%(text)s” was read as “%(skill)s”.", text=note["text"], skill=target),
+                "info",
+            )
+        else:
+            flash(
+                _("Skill “%(text)s” was not recognised; it is kept as a note.", text=note["text"]),
+                "warn",
+            )
+
+
+def pending_first(referrals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Referrals waiting for an answer first (they are what needs doing), newest first."""
+    return sorted(referrals, key=lambda r: (r["status"] != "pending", -r["id"]))

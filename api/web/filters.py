@@ -78,6 +78,15 @@ def reason_text(reason: dict[str, Any]) -> str:
     return reason.get("vi" if lang() == "vi" else "en") or reason.get("code", "")
 
 
+def province(code: Any) -> str:
+    """A province code as its name ("33" → "Hưng Yên")."""
+    from matcher.places import gazetteer
+
+    for ward in gazetteer().wards(str(code))[:1]:
+        return ward.province_name
+    return str(code or "")
+
+
 def register(app: Flask) -> None:
     app.jinja_env.filters.update(
         money=money,
@@ -86,6 +95,7 @@ def register(app: Flask) -> None:
         moment=moment,
         percent=percent,
         phone=phone,
+        province=province,
         label=code_label,
         labels=code_labels,
         reason=reason_text,

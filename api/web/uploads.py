@@ -17,10 +17,20 @@ from api.resources import imports as import_api
 from api.schemas import ImportForm
 from api.web.common import act, lang, page, principal, render, see_other
 from matcher import ingest, labels
+from matcher.errors import FileFormatError
 
 bp = Blueprint("uploads", __name__)
 
 KINDS = import_api.KINDS
+#: The template's file name per kind, in Vietnamese without diacritics (safe everywhere).
+TEMPLATE_NAMES = {
+    "workers": "nguoi-lao-dong",
+    "enterprises": "doanh-nghiep",
+    "courses": "khoa-dao-tao",
+    "enrollments": "ghi-danh",
+    "commitments": "don-hang-tuyen-dung",
+    "referrals": "luot-gioi-thieu",
+}
 
 
 @bp.get("/uploads")
@@ -55,6 +65,10 @@ def upload() -> Any:
         result = act(import_api.import_file, kind=kind, form=form)
     except ApiError as error:
         errors["file"] = error.detail
+        return render("web/uploads/index.html", 422, kinds=KINDS, kind=kind, errors=errors)
+    except FileFormatError as error:  # not a table at all: say why, on the form
+        db.session.rollback()
+        errors["file"] = str(error)
         return render("web/uploads/index.html", 422, kinds=KINDS, kind=kind, errors=errors)
     if isinstance(result, Response):  # 202: a background job
         job_id = result.get_json()["id"]
@@ -103,7 +117,7 @@ def template(kind: str) -> Any:
     if kind not in KINDS:
         abort(404)
     content = import_template_xlsx(kind)
-    name = f"mau-{kind}.xlsx"
+    name = f"mau-{TEMPLATE_NAMES[kind]}.xlsx"
     return Response(
         content,
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from api.errors import ApiError
 from api.extensions import db
 from api.models import Consent
+from api.queries import employed_worker_ids
 from api.registry import ConsentTaken
 from api.resources import courses as course_api
 from api.resources import enrollments as enrollment_api
@@ -34,7 +35,18 @@ from api.schemas import (
     WorkerPatch,
     WorkerQuery,
 )
-from api.web.common import act, api_errors, lang, page, parse, render, see_other
+from api.web.common import (
+    act,
+    api_errors,
+    flash_skill_notes,
+    lang,
+    page,
+    parse,
+    pending_first,
+    place_patch,
+    render,
+    see_other,
+)
 from matcher import clock, labels
 from matcher import consent as consent_rules
 from matcher.places import gazetteer
@@ -74,7 +86,11 @@ def search() -> Any:
     items: list[dict[str, Any]] = []
     cursor = None
     if q:
-        query = WorkerQuery(q=q, limit=PAGE_SIZE, cursor=request.args.get("cursor") or None)
+        query, _errors = parse(
+            WorkerQuery, {"q": q, "limit": PAGE_SIZE, "cursor": request.args.get("cursor") or None}
+        )
+        if query is None:  # a damaged "more results" link: start again from the first page
+            query = WorkerQuery(q=q, limit=PAGE_SIZE)
         result = act(worker_api.list_workers, query=query)
         items, cursor = result["items"], result["next_cursor"]
     template = "web/workers/_results.html" if request.headers.get("HX-Request") else None
@@ -92,7 +108,7 @@ def _form_values(form: Any) -> dict[str, Any]:
             if chosen:
                 values[name] = chosen
             continue
-        raw = form.get(name, "").strip()
+        raw = form.get(name, "").strip()[:2000]
         if not raw:
             continue
         if name in BOOLEAN_FIELDS:
@@ -146,9 +162,11 @@ def _new_external_id() -> str:
 def new() -> Any:
     errors: dict[str, str] = {}
     values: dict[str, Any] = {}
+    shown: dict[str, Any] = {}  # what the form shows again: free text stays in its own box
     consent = {"given": False, "method": "paper", "on": clock.today().isoformat()}
     if request.method == "POST":
         values = _form_values(request.form)
+        shown = {**values, "skills": request.form.getlist("skills")}
         consent = {
             "given": request.form.get("consent_given") == "yes",
             "method": request.form.get("consent_method", ""),
@@ -163,13 +181,14 @@ def new() -> Any:
             except ApiError as error:
                 errors.update(api_errors(error))
             else:
-                _flash_skill_notes(created.get("skill_notes", []))
+                flash_skill_notes(created.get("skill_notes", []))
                 flash(_("The worker is registered, with their consent."), "ok")
                 return see_other("page_workers.show", worker_id=created["id"])
     return render(
         "web/workers/form.html",
         422 if errors else 200,
-        values=values,
+        values=shown,
+        skills_text=request.form.get("skills_text", ""),
         errors=errors,
         consent=consent,
         consent_text=consent_rules.CURRENT,
@@ -199,23 +218,6 @@ def _consent_taken(consent: dict[str, Any], errors: dict[str, str]) -> ConsentTa
     return ConsentTaken(method=consent["method"], given_on=on)
 
 
-def _flash_skill_notes(notes: list[dict[str, Any]]) -> None:
-    """Say what each free-text skill became, as an import report does."""
-    language = lang()
-    for note in notes:
-        if note.get("code"):
-            target = labels.label("skill", note["code"], language)
-            flash(
-                _("Skill “%(text)s” was read as “%(skill)s”.", text=note["text"], skill=target),
-                "info",
-            )
-        else:
-            flash(
-                _("Skill “%(text)s” was not recognised; it is kept as a note.", text=note["text"]),
-                "warn",
-            )
-
-
 @bp.get("/workers/<int:worker_id>")
 @page("workers.get_worker", "enrollments.list_enrollments")
 def show(worker_id: int) -> Any:
@@ -225,9 +227,11 @@ def show(worker_id: int) -> Any:
         enrolments = act(
             enrollment_api.list_enrollments, query=EnrollmentQuery(worker_id=worker_id, limit=100)
         )["items"]
-    referrals = act(
-        referral_api.list_referrals, query=ReferralQuery(worker_id=worker_id, limit=100)
-    )["items"]
+    referrals = pending_first(
+        act(referral_api.list_referrals, query=ReferralQuery(worker_id=worker_id, limit=100))[
+            "items"
+        ]
+    )
     consents = db.session.scalars(
         sa.select(Consent).where(Consent.worker_id == worker_id).order_by(Consent.id)
     ).all()
@@ -282,9 +286,7 @@ def edit(worker_id: int) -> Any:
         patch = {name: values.get(name) for name in FIELDS}
         for name in LIST_FIELDS:
             patch[name] = values.get(name, [])
-        place = (patch.get("ward_code"), patch.get("address"))
-        if not any(place) or place == (worker["ward_code"], worker["address"]):
-            patch.pop("ward_code"), patch.pop("address")
+        place_patch(patch, worker)
         for required in ("full_name", "birth_year"):
             if patch.get(required) is None:
                 errors[required] = _("Required.")
@@ -303,10 +305,10 @@ def edit(worker_id: int) -> Any:
             except ApiError as error:
                 errors.update(api_errors(error))
             else:
-                _flash_skill_notes(updated.get("skill_notes", []))
+                flash_skill_notes(updated.get("skill_notes", []))
                 flash(_("Changes saved."), "ok")
                 return see_other("page_workers.show", worker_id=worker_id)
-        worker_values = values
+        worker_values = {**values, "skills": request.form.getlist("skills")}
     else:
         worker_values = {name: worker.get(name) for name in FIELDS}
         worker_values["skills"] = worker.get("skills") or []
@@ -314,6 +316,7 @@ def edit(worker_id: int) -> Any:
         "web/workers/form.html",
         422 if errors else 200,
         values=worker_values,
+        skills_text=request.form.get("skills_text", ""),
         errors=errors,
         worker=worker,
         creating=False,
@@ -351,6 +354,7 @@ def matches(worker_id: int) -> Any:
     if query is None:
         query = MatchQuery()
     result = act(matching_api.get_worker_matches, worker_id=worker_id, query=query)
+    employed = bool(employed_worker_ids([worker_id], clock.today()))
     pathways = act(
         matching_api.get_worker_pathways, worker_id=worker_id, query=PathwayQuery(limit=5)
     )
@@ -360,6 +364,7 @@ def matches(worker_id: int) -> Any:
         result=result,
         pathways=pathways,
         errors=errors,
+        employed=employed,
         trades=list(labels.table("trade").items()),
         trade=request.args.get("trade", ""),
     )
@@ -374,7 +379,10 @@ def refer(worker_id: int) -> Any:
     try:
         reasons = json.loads(form.get("reasons") or "[]")
     except ValueError:
-        reasons = []
+        reasons = None
+    if not isinstance(reasons, list) or not all(isinstance(r, dict) for r in reasons):
+        flash(_("The referral could not be read: %(why)s", why="reasons"), "error")
+        return see_other("page_workers.matches", worker_id=worker_id)
     data = {
         "worker_id": worker_id,
         "commitment_id": form.get("commitment_id"),
@@ -384,14 +392,14 @@ def refer(worker_id: int) -> Any:
         "reasons": [
             {k: r.get(k) for k in ("code", "vi", "en", "effect") if r.get(k) is not None}
             for r in reasons
-            if isinstance(r, dict)
         ][:10]
         or None,
         "note": form.get("note") or None,
     }
     body, errors = parse(ReferralIn, data)
     if body is None:
-        flash(_("The referral could not be read: %(why)s", why="; ".join(errors.values())), "error")
+        why = "; ".join(_split(e) for e in errors.values())
+        flash(_("The referral could not be read: %(why)s", why=why), "error")
         return see_other("page_workers.matches", worker_id=worker_id)
     try:
         act(referral_api.create_referral, body=body)

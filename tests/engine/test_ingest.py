@@ -677,6 +677,14 @@ def test_validate_base_row_accepted(kind):
         ("workers", {"expected_wage_vnd": ""}, {"expected_wage_vnd": None}),
         # dates
         ("workers", {"available_from": "2026-02-28"}, {"available_from": dt.date(2026, 2, 28)}),
+        # As Vietnamese forms write it: day first.
+        ("workers", {"available_from": "01/11/2025"}, {"available_from": dt.date(2025, 11, 1)}),
+        ("workers", {"available_from": "5.1.2026"}, {"available_from": dt.date(2026, 1, 5)}),
+        # Vietnamese (or English) words for codes, with or without diacritics.
+        ("workers", {"gender": "Nữ"}, {"gender": "female"}),
+        ("workers", {"gender": "nam"}, {"gender": "male"}),
+        ("workers", {"education": "Trung hoc pho thong"}, {"education": "upper_secondary"}),
+        ("workers", {"trades": "May mặc; Điện tử"}, {"trades": ["garment", "electronics"]}),
         ("workers", {"available_from": ""}, {"available_from": None}),
         # enterprises
         ("enterprises", {"tax_code": " 0900123456-001 "}, {"tax_code": "0900123456-001"}),
@@ -772,7 +780,7 @@ def test_validate_value_accepted_canonical(kind, changes, expected):
         ("workers", {"birth_year": "1995.5"}, "birth_year", "not a whole number"),
         ("workers", {"birth_year": "năm 1995"}, "birth_year", "not a whole number"),
         # choices and booleans
-        ("workers", {"gender": "nữ"}, "gender", "invalid value 'nữ'"),
+        ("workers", {"gender": "nữ giới"}, "gender", "invalid value 'nữ giới'"),
         ("workers", {"ethnic_minority": "maybe"}, "ethnic_minority", "not a boolean"),
         ("workers", {"disability": "2"}, "disability", "not a boolean"),
         ("workers", {"education": "phd"}, "education", "invalid value 'phd'"),
@@ -809,7 +817,8 @@ def test_validate_value_accepted_canonical(kind, changes, expected):
         ("workers", {"expected_wage_vnd": "8000000đ"}, "expected_wage_vnd", "invalid amount"),
         ("workers", {"expected_wage_vnd": "1000000001"}, "expected_wage_vnd", "too large"),
         # dates
-        ("workers", {"available_from": "01/11/2025"}, "available_from", "YYYY-MM-DD"),
+        ("workers", {"available_from": "11/2025"}, "available_from", "YYYY-MM-DD"),
+        ("workers", {"available_from": "31/02/2026"}, "available_from", "no such date"),
         ("workers", {"available_from": "2025-1-5"}, "available_from", "YYYY-MM-DD"),
         ("workers", {"available_from": "20251105"}, "available_from", "YYYY-MM-DD"),
         ("workers", {"available_from": "2025-02-30"}, "available_from", "no such date"),

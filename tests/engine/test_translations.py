@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 from pathlib import Path
 
 from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
 
-TRANSLATIONS = Path(__file__).resolve().parents[2] / "api" / "translations"
+ROOT = Path(__file__).resolve().parents[2]
+TRANSLATIONS = ROOT / "api" / "translations"
+
+
+def test_the_template_holds_every_message_the_pages_use(tmp_path):
+    """Extracted again from the code: a message added without `make translations` fails."""
+    fresh = tmp_path / "messages.pot"
+    subprocess.run(
+        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
+         "-k", "_", "-k", "gettext", "-o", str(fresh), "--no-location", "."],
+        cwd=ROOT, check=True, capture_output=True,
+    )  # fmt: skip
+    with fresh.open("rb") as handle:
+        wanted = {m.id for m in read_po(handle) if m.id}
+    with (TRANSLATIONS / "messages.pot").open("rb") as handle:
+        kept = {m.id for m in read_po(handle) if m.id}
+    assert wanted == kept, f"run make translations: {sorted(wanted ^ kept)[:10]}"
 
 
 def test_every_message_has_its_vietnamese_and_the_mo_is_compiled():
