@@ -59,7 +59,9 @@ PAGE_SIZE = 20
 @bp.get("/commitments")
 @page("commitments.list_commitments", "referrals.list_referrals")
 def index() -> Any:
-    state = request.args.get("state") or None
+    """Open commitments first (what is hiring now); any state, or all, on request."""
+    chosen = request.args.get("state") or "open"
+    state = chosen if chosen in STATES else None
     query, _errors = parse(
         CommitmentQuery,
         {
@@ -73,7 +75,7 @@ def index() -> Any:
         "web/commitments/index.html",
         items=result["items"],
         cursor=result["next_cursor"],
-        state=state or "",
+        state=state or "all",
         states=STATES,
     )
 

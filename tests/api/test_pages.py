@@ -5,6 +5,7 @@ The browser-level flows (a real Chromium on a live gunicorn) are in tests/browse
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 
@@ -661,3 +662,17 @@ def test_another_caseworkers_upload_job_is_not_theirs(app, world, users):
     third = Pages(app)
     third.post("/login", data={"login": "cw-2", "password": PASSWORD, "csrf_token": csrf(third)})
     assert third.get(f"/uploads/jobs/{job.id}").status_code == 404
+
+
+def test_the_commitment_list_opens_on_what_is_hiring_now(app, world, users):
+    from api.models import Commitment
+
+    expired = db.session.get(Commitment, world.commitment.id)
+    expired.start_date, expired.expires_on = dt.date(2022, 1, 1), dt.date(2022, 6, 30)
+    db.session.commit()
+    client = Pages(app)
+    sign_in(client, "caseworker")
+    now_open = text(client.get("/commitments"))
+    assert f"/commitments/{world.other_commitment.id}\"" in now_open
+    assert f"/commitments/{world.commitment.id}\"" not in now_open
+    assert f"/commitments/{world.commitment.id}\"" in text(client.get("/commitments?state=all"))
