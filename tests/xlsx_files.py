@@ -91,3 +91,15 @@ def _column(index: int) -> str:
         index, rest = divmod(index - 1, 26)
         letters = chr(65 + rest) + letters
     return letters
+
+
+def from_rows(rows: list[list[object]]) -> bytes:
+    """An .xlsx written by openpyxl from rows of values (the first row: the header)."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

@@ -11,12 +11,12 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from api import accounts
 from api.extensions import db
 from api.models import AccessLog, Consent, Referral, User, Worker
-from tests import factories
+from tests import factories, xlsx_files
 
 PASSWORD = "mat-khau-thu-nghiem"
 ROLES = ("caseworker", "enterprise", "planner", "admin")
@@ -252,12 +252,7 @@ def test_registering_a_worker_records_consent_and_withdrawal_erases(app, world, 
 
 
 def _xlsx(rows: list[list[object]]) -> bytes:
-    book = Workbook()
-    for row in rows:
-        book.active.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return xlsx_files.from_rows(rows)
 
 
 def test_an_upload_with_vietnamese_headers_reports_its_bad_row(app, world, users):

@@ -4,13 +4,12 @@ the demo, with JavaScript on and off. Screenshots: tests/browser/screenshots/.""
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
 import sqlite3
 
 import pytest
-from openpyxl import Workbook
 
+from tests import xlsx_files
 from tests.browser.conftest import TODAY
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -21,12 +20,7 @@ def _db(site) -> sqlite3.Connection:
 
 
 def _xlsx(rows: list[list[object]]) -> bytes:
-    book = Workbook()
-    for row in rows:
-        book.active.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return xlsx_files.from_rows(rows)
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "nojs"])
