@@ -52,14 +52,19 @@ def today() -> dt.date:
     return _vietnam_today()
 
 
+def _real_utc() -> dt.datetime:
+    """The machine's clock, naive UTC: the only place the real moment is read."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
 def _vietnam_today() -> dt.date:
-    return (dt.datetime.now(dt.UTC) + VIETNAM).date()
+    return (_real_utc() + VIETNAM).date()
 
 
 def now() -> dt.datetime:
     """Return the current UTC time (naive), moved by whole days onto :func:`today` when a
     day is set: its date in Vietnam is then that day."""
-    real = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    real = _real_utc()
     shift = today() - (real + VIETNAM).date()
     return real + shift
 

@@ -36,3 +36,18 @@ def test_only_the_export_writer_writes_csv_or_xlsx(path):
     text = path.read_text(encoding="utf-8")
     assert ".writer(" not in text
     assert "Workbook(" not in text and "WriteOnlyCell" not in text
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted([*MATCHER.glob("*.py"), *API.rglob("*.py")]),
+    ids=lambda p: str(p.relative_to(MATCHER.parent)),
+)
+def test_only_the_model_registry_unpickles(path):
+    """Unpickling runs code: only matcher/model_store.py does it, after checking a model's
+    SHA-256 (load) or a stored result's HMAC (loads_signed)."""
+    if path.name == "model_store.py" and path.parent == MATCHER:
+        return
+    text = path.read_text(encoding="utf-8")
+    for call in ("pickle.load", "joblib.load", "cloudpickle.load", "dill.load"):
+        assert call not in text, f"{call} outside matcher/model_store.py"
