@@ -7,6 +7,8 @@ out themselves, so one idea has one word everywhere.
 
 from __future__ import annotations
 
+import functools
+
 from matcher.taxonomy import load_taxonomy
 
 Label = tuple[str, str]
@@ -89,6 +91,7 @@ _TABLES: dict[str, dict[str, Label]] = {
 }
 
 
+@functools.cache
 def _taxonomy_table(kind: str) -> dict[str, Label]:
     taxonomy = load_taxonomy()
     if kind == "trade":

@@ -13,7 +13,7 @@ from api import accounts
 from api.extensions import client_address, db, limiter
 from api.models import Commitment, User
 from api.queries import scoped
-from api.web.common import lang, page, principal, render, safe_next, see_other
+from api.web.common import SignedIn, lang, page, principal, render, safe_next, see_other
 
 bp = Blueprint("account", __name__)
 
@@ -60,9 +60,7 @@ def login() -> Any:
     )
 
 
-def _signed_in(token_id: int):
-    from api.web.common import SignedIn
-
+def _signed_in(token_id: int) -> SignedIn:
     found = accounts.session_principal(token_id)
     assert found is not None  # just opened
     return SignedIn(found)

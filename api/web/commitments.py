@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from flask import Blueprint, abort, flash, request
+from flask import Blueprint, flash, request
 from flask_babel import gettext as _
 
 from api.errors import ApiError
@@ -32,6 +32,7 @@ from api.web.common import (
     pending_first,
     place_patch,
     principal,
+    read_form,
     render,
     see_other,
 )
@@ -40,18 +41,19 @@ from matcher.taxonomy import load_taxonomy
 
 bp = Blueprint("page_commitments", __name__)
 
-FIELDS = (
-    "trade",
-    "slots",
-    "wage_vnd",
-    "start_date",
-    "expires_on",
-    "min_education",
-    "required_skills",
-    "shift_work",
-    "address",
-    "ward_code",
-)
+#: The commitment form's fields and how each reads (api.web.common.read_form).
+FIELDS = {
+    "trade": "text",
+    "slots": "integer",
+    "wage_vnd": "money",
+    "start_date": "text",
+    "expires_on": "text",
+    "min_education": "text",
+    "required_skills": "list",
+    "shift_work": "yes_no",
+    "address": "text",
+    "ward_code": "text",
+}
 STATES = ("open", "upcoming", "full", "expired")
 PAGE_SIZE = 20
 
@@ -81,27 +83,7 @@ def index() -> Any:
 
 
 def _values(form: Any) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for name in FIELDS:
-        if name == "required_skills":
-            chosen = [v for v in form.getlist(name) if v]
-            chosen += [t.strip() for t in form.get("skills_text", "").split(";") if t.strip()]
-            if chosen:
-                values[name] = chosen
-            continue
-        raw = form.get(name, "").strip()
-        if not raw:
-            continue
-        if name == "wage_vnd":
-            digits = raw.replace(".", "").replace(",", "").replace(" ", "").removesuffix("₫")
-            values[name] = int(digits) if digits.isdigit() else raw
-        elif name == "slots":
-            values[name] = int(raw) if raw.isdigit() else raw
-        elif name == "shift_work":
-            values[name] = raw == "yes"
-        else:
-            values[name] = raw
-    return values
+    return read_form(form, FIELDS, free_skills="required_skills")
 
 
 def _choices() -> dict[str, Any]:
@@ -221,7 +203,3 @@ def show(commitment_id: int) -> Any:
         people=people,
         shortlist=shortlist,
     )
-
-
-def not_found() -> None:
-    abort(404)

@@ -7,7 +7,6 @@ therefore cannot show or change more than the same person could through the API.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import hashlib
 from collections.abc import Callable
@@ -38,7 +37,6 @@ from pydantic import BaseModel, ValidationError
 from api import accounts
 from api.auth import Principal
 from api.errors import ApiError
-from api.extensions import db
 from api.i18n import field_message
 from api.openapi import MAX_ID, REGISTRY
 from matcher import labels
@@ -273,24 +271,43 @@ def see_other(endpoint: str, **values: Any) -> Any:
     return redirect(url_for(endpoint, **values), code=303)
 
 
-def today_text() -> str:
-    from matcher import clock
+def read_form(form: Any, fields: dict[str, str], *, free_skills: str | None = None) -> dict:
+    """A form's fields as the API's JSON would carry them; an empty field is not given.
 
-    return clock.today().strftime("%d/%m/%Y")
+    ``fields`` names each field's kind: "list" (checkboxes), "yes_no", "money" (7.200.000),
+    "integer", "number" (a comma or a dot), or "text". A value that does not read as its kind
+    is passed on as typed, for the API's validation to name. The field ``free_skills`` also
+    takes the free text of "skills_text" (;-separated), which the import rules normalise.
+    """
+    values: dict[str, Any] = {}
+    for name, kind in fields.items():
+        if kind == "list":
+            chosen = [v for v in form.getlist(name) if v]
+            if name == free_skills:
+                chosen += [t.strip() for t in form.get("skills_text", "").split(";") if t.strip()]
+            if chosen:
+                values[name] = chosen
+            continue
+        raw = form.get(name, "").strip()[:2000]
+        if raw:
+            values[name] = _typed(raw, kind)
+    return values
 
 
-def commit() -> None:
-    db.session.commit()
-
-
-def label(kind: str, code: str | None) -> str:
-    return labels.label(kind, code, lang())
-
-
-def now() -> dt.datetime:
-    from matcher import clock
-
-    return clock.now()
+def _typed(raw: str, kind: str) -> Any:
+    if kind == "yes_no":
+        return raw == "yes"
+    if kind == "money":
+        digits = raw.replace(".", "").replace(",", "").replace(" ", "").removesuffix("₫")
+        return int(digits) if digits.isdigit() else raw
+    if kind == "integer":
+        return int(raw) if raw.isdigit() else raw
+    if kind == "number":
+        try:
+            return float(raw.replace(",", "."))
+        except ValueError:
+            return raw
+    return raw
 
 
 def place_patch(patch: dict[str, Any], stored: dict[str, Any]) -> None:

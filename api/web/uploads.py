@@ -16,7 +16,7 @@ from api.models import ApiToken, ImportRun, Job
 from api.resources import imports as import_api
 from api.schemas import ImportForm
 from api.web.common import act, lang, page, principal, render, see_other
-from matcher import ingest, labels
+from matcher import ingest
 from matcher.errors import FileFormatError
 
 bp = Blueprint("uploads", __name__)
@@ -123,7 +123,3 @@ def template(kind: str) -> Any:
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
-
-
-def kind_label(kind: str) -> str:
-    return labels.label("import_kind", kind, lang())

@@ -8,13 +8,14 @@ import json
 import secrets
 from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, request, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 
 from api.errors import ApiError
 from api.extensions import db
-from api.models import Consent
+from api.models import Commitment, Consent, Course, Enterprise
 from api.queries import employed_worker_ids
 from api.registry import ConsentTaken
 from api.resources import courses as course_api
@@ -44,38 +45,39 @@ from api.web.common import (
     parse,
     pending_first,
     place_patch,
+    read_form,
     render,
+    safe_next,
     see_other,
+    split_message,
 )
 from matcher import clock, labels
 from matcher import consent as consent_rules
-from matcher.places import gazetteer
+from matcher.places import gazetteer, haversine_km
 from matcher.taxonomy import load_taxonomy
 
 bp = Blueprint("page_workers", __name__)
 
 PAGE_SIZE = 20
-#: Form fields that hold lists (checkboxes) and yes/no choices.
+#: The worker form's fields and how each reads (api.web.common.read_form).
+FIELDS = {
+    "full_name": "text",
+    "birth_year": "integer",
+    "gender": "text",
+    "ethnic_minority": "yes_no",
+    "disability": "yes_no",
+    "phone": "text",
+    "address": "text",
+    "ward_code": "text",
+    "education": "text",
+    "trades": "list",
+    "skills": "list",
+    "experience_years": "number",
+    "expected_wage_vnd": "money",
+    "max_commute_km": "number",
+    "available_from": "text",
+}
 LIST_FIELDS = ("trades", "skills")
-BOOLEAN_FIELDS = ("ethnic_minority", "disability")
-NUMBER_FIELDS = ("experience_years", "max_commute_km")
-FIELDS = (
-    "full_name",
-    "birth_year",
-    "gender",
-    "ethnic_minority",
-    "disability",
-    "phone",
-    "address",
-    "ward_code",
-    "education",
-    "trades",
-    "skills",
-    "experience_years",
-    "expected_wage_vnd",
-    "max_commute_km",
-    "available_from",
-)
 
 
 @bp.get("/workers")
@@ -98,34 +100,7 @@ def search() -> Any:
 
 
 def _form_values(form: Any) -> dict[str, Any]:
-    """A form's fields as the API's JSON would carry them (empty means not given)."""
-    values: dict[str, Any] = {}
-    for name in FIELDS:
-        if name in LIST_FIELDS:
-            chosen = [v for v in form.getlist(name) if v]
-            if name == "skills":
-                chosen += [t.strip() for t in form.get("skills_text", "").split(";") if t.strip()]
-            if chosen:
-                values[name] = chosen
-            continue
-        raw = form.get(name, "").strip()[:2000]
-        if not raw:
-            continue
-        if name in BOOLEAN_FIELDS:
-            values[name] = raw == "yes"
-        elif name == "expected_wage_vnd":
-            digits = raw.replace(".", "").replace(",", "").replace(" ", "").removesuffix("₫")
-            values[name] = int(digits) if digits.isdigit() else raw
-        elif name == "birth_year":
-            values[name] = int(raw) if raw.isdigit() else raw
-        elif name in NUMBER_FIELDS:
-            try:
-                values[name] = float(raw.replace(",", "."))
-            except ValueError:
-                values[name] = raw
-        else:
-            values[name] = raw
-    return values
+    return read_form(form, FIELDS, free_skills="skills")
 
 
 def _choices() -> dict[str, Any]:
@@ -249,8 +224,6 @@ def show(worker_id: int) -> Any:
 
 
 def _commitment_names(ids: list[int]) -> dict[int, str]:
-    from api.models import Commitment, Enterprise
-
     if not ids:
         return {}
     rows = db.session.execute(
@@ -262,8 +235,6 @@ def _commitment_names(ids: list[int]) -> dict[int, str]:
 
 
 def _course_names(ids: list[int]) -> dict[int, str]:
-    from api.models import Course
-
     if not ids:
         return {}
     rows = db.session.execute(
@@ -398,29 +369,17 @@ def refer(worker_id: int) -> Any:
     }
     body, errors = parse(ReferralIn, data)
     if body is None:
-        why = "; ".join(_split(e) for e in errors.values())
+        why = "; ".join(split_message(e) for e in errors.values())
         flash(_("The referral could not be read: %(why)s", why=why), "error")
         return see_other("page_workers.matches", worker_id=worker_id)
     try:
         act(referral_api.create_referral, body=body)
     except ApiError as error:
-        flash(_("Not referred: %(why)s", why=_split(error.detail)), "error")
+        flash(_("Not referred: %(why)s", why=split_message(error.detail)), "error")
         return see_other("page_workers.matches", worker_id=worker_id)
     flash(_("Referred. Record the outcome on the worker's page when the enterprise answers."), "ok")
-    back = form.get("back")
-    if back:
-        from flask import redirect
-
-        from api.web.common import safe_next
-
-        return redirect(safe_next(back, url_for("page_workers.show", worker_id=worker_id)), 303)
-    return see_other("page_workers.show", worker_id=worker_id)
-
-
-def _split(text: str) -> str:
-    from api.web.common import split_message
-
-    return split_message(text)
+    back = url_for("page_workers.show", worker_id=worker_id)
+    return redirect(safe_next(form.get("back"), back), 303)
 
 
 @bp.post("/referrals/<int:referral_id>/outcome")
@@ -440,7 +399,7 @@ def outcome(referral_id: int) -> Any:
         except ApiError as error:
             if error.status == 404:
                 raise
-            flash(_("Not recorded: %(why)s", why=_split(error.detail)), "error")
+            flash(_("Not recorded: %(why)s", why=split_message(error.detail)), "error")
         else:
             flash(
                 _(
@@ -449,10 +408,6 @@ def outcome(referral_id: int) -> Any:
                 ),
                 "ok",
             )
-    from flask import redirect
-
-    from api.web.common import safe_next
-
     return redirect(safe_next(back, url_for("account.home")), code=303)
 
 
@@ -491,11 +446,15 @@ def enrol(worker_id: int) -> Any:
         ),
     )["items"]
     ward = gazetteer().get(worker["ward_code"])
-    if ward is not None:
-        from matcher.places import haversine_km
-
-        for course in courses:
-            course["distance_km"] = haversine_km(ward.lat, ward.lon, course["lat"], course["lon"])
+    if ward is not None and courses:
+        distances = haversine_km(
+            ward.lat,
+            ward.lon,
+            np.array([c["lat"] for c in courses]),
+            np.array([c["lon"] for c in courses]),
+        )
+        for course, km in zip(courses, distances, strict=True):
+            course["distance_km"] = float(km)
         courses.sort(key=lambda c: (c["distance_km"], c["start_date"]))
     return render(
         "web/workers/enrol.html",
