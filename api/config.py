@@ -59,6 +59,9 @@ class DefaultConfig:
     # computer); sign-in attempts per client address and per login are limited.
     SESSION_HOURS: int = 12
     LOGIN_LIMIT: str = "10 per minute"
+    # argon2id's cost for passwords (RFC 9106's second recommendation).
+    PASSWORD_HASH_MEMORY_KIB: int = 65536
+    PASSWORD_HASH_PASSES: int = 3
     # Languages of the pages: Vietnamese first, English on request.
     BABEL_DEFAULT_LOCALE: str = "vi"
     LANGUAGES: tuple[str, ...] = ("vi", "en")

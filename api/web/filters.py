@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 
 from api.web.common import lang, split_message
-from matcher import labels
+from matcher import clock, labels
 
 
 def money(value: Any) -> str:
@@ -34,8 +34,12 @@ def day(value: Any) -> str:
     """Dates as dd/mm/yyyy, in both languages (what Vietnamese forms use)."""
     if value is None or value == "":
         return "—"
-    if isinstance(value, str):
-        value = dt.date.fromisoformat(value[:10])
+    if isinstance(value, str) and len(value) > 10:
+        value = dt.datetime.fromisoformat(value)
+    elif isinstance(value, str):
+        value = dt.date.fromisoformat(value)
+    if isinstance(value, dt.datetime):  # a stored moment (UTC): its day in Vietnam
+        value = value.replace(tzinfo=None) + clock.VIETNAM
     return value.strftime("%d/%m/%Y")
 
 
@@ -45,7 +49,7 @@ def moment(value: Any) -> str:
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
     # Stored in UTC; shown in Vietnam's time (UTC+7, no daylight saving).
-    local = value.replace(tzinfo=None) + dt.timedelta(hours=7)
+    local = value.replace(tzinfo=None) + clock.VIETNAM
     return local.strftime("%d/%m/%Y %H:%M")
 
 

@@ -671,3 +671,19 @@ def test_the_commitment_list_opens_on_what_is_hiring_now(app, world, users):
     assert f"/commitments/{world.other_commitment.id}\"" in now_open
     assert f"/commitments/{world.commitment.id}\"" not in now_open
     assert f"/commitments/{world.commitment.id}\"" in text(client.get("/commitments?state=all"))
+
+
+def test_pages_show_a_stored_moment_on_its_day_in_vietnam():
+    from api.web.filters import day
+
+    assert day(dt.datetime(2026, 12, 2, 19, 30)) == "03/12/2026"  # 02:30 on the 3rd in Hà Nội
+    assert day("2026-12-02T19:30:00") == "03/12/2026"
+    assert day(dt.date(2026, 12, 2)) == "02/12/2026" and day("2026-12-02") == "02/12/2026"
+
+
+def test_passwords_are_argon2id_at_rfc_9106_cost_by_default(app):
+    from api.config import DefaultConfig
+
+    app.config["PASSWORD_HASH_MEMORY_KIB"] = DefaultConfig.PASSWORD_HASH_MEMORY_KIB
+    app.config["PASSWORD_HASH_PASSES"] = DefaultConfig.PASSWORD_HASH_PASSES
+    assert accounts.hash_password(PASSWORD).startswith("$argon2id$v=19$m=65536,t=3,")

@@ -28,3 +28,4 @@ def test_today_is_vietnams_day_and_now_falls_on_it(monkeypatch, moment, vietnam_
             pinned = clock.now()
             assert (pinned + clock.VIETNAM).date() == day
             assert pinned.time() == moment.time()  # moved by whole days only
+
