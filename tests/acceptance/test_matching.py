@@ -21,7 +21,16 @@ from tests.consumer import Consumer, Server, wait_for
 FINAL = ("done", "failed", "cancelled")
 
 
+def _fresh_snapshot() -> None:
+    """End the test's own read transaction before a request. The request runs in the test's
+    app context, hence in its session: a write (a referral, an access-log row) would upgrade
+    a read snapshot taken before the consumer's last commit, and SQLite refuses that at once
+    ("database is locked", 503) whatever the busy timeout."""
+    db.session.rollback()
+
+
 def _get(app, tokens, url, role="caseworker", **params):
+    _fresh_snapshot()
     response = app.test_client().get(
         url, query_string=params, headers={"Authorization": f"Bearer {tokens[role]}"}
     )
@@ -364,6 +373,7 @@ def test_touch_recreates_a_missing_version_row(demo):
 
 
 def _post(app, tokens, url, body, role="caseworker"):
+    _fresh_snapshot()
     return app.test_client().post(
         url, json=body, headers={"Authorization": f"Bearer {tokens[role]}"}
     )
