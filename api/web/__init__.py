@@ -16,8 +16,8 @@ from api.web import common
 
 def init_app(app: Flask) -> None:
     """Bind sign-in, CSRF, languages and compression, then the page blueprints."""
-    from api.web import account, commitments, uploads, workers
+    from api.web import account, admin, commitments, planning, uploads, workers
 
     common.init_extensions(app)
-    for module in (account, workers, uploads, commitments):
+    for module in (account, workers, uploads, commitments, planning, admin):
         app.register_blueprint(module.bp)

@@ -259,6 +259,10 @@ def nav_items() -> list[tuple[str, str]]:
         items.append((url_for("page_commitments.index"), _("Hiring commitments")))
     if may("imports.import_file"):
         items.append((url_for("uploads.index"), _("Upload a list")))
+    if may("planning.get_forecasts"):
+        items.append((url_for("page_planning.overview"), _("Planning")))
+    if current_user.role == "admin":
+        items.append((url_for("page_admin.index"), _("Administration")))
     return items
 
 
