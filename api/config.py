@@ -54,6 +54,9 @@ class DefaultConfig:
     PLANNING_DEBOUNCE_S: float = 120.0
     PLANNING_MAX_STALE_S: float = 3600.0
     PLANNING_RETRY_S: float = 600.0
+    # The smallest class a course plan proposes (matcher.planning.MIN_COHORT): smaller
+    # remainders are merged into neighbouring classes, rounded up or reported open.
+    MIN_COHORT: int = 10
     RATELIMIT_STORAGE_URI: str = "memory://"
     # Pages: a signed-in session lasts this many hours from sign-in (a shared office
     # computer); sign-in attempts per client address and per login are limited.

@@ -59,7 +59,7 @@ LOADED_SIZE = 8
 REFRESH = "planning_refresh"
 #: Bumped when :class:`Bundle` changes shape: results stored by older code are then stale
 #: (and, if they no longer unpickle, treated as absent) rather than served.
-BUNDLE_FORMAT = 2
+BUNDLE_FORMAT = 3
 #: What every deployment refreshes whether or not anyone asked yet: the national view.
 DEFAULT_SCOPES = ((None, "former_district"),)
 
@@ -394,7 +394,8 @@ def gap_totals(gaps: pd.DataFrame) -> pd.DataFrame:
     return gaps[gaps["scope"] == "total"].drop(columns=["scope", "month"]).reset_index(drop=True)
 
 
-def course_plan(scope: Scope) -> Any:
+def course_plan(scope: Scope) -> plan.CoursePlan:
+    """The course plan of the scope, with no class under the install's ``MIN_COHORT``."""
     inputs = planning_inputs(scope)
     return plan.course_plan(
         gap_frame(scope),
@@ -404,6 +405,7 @@ def course_plan(scope: Scope) -> Any:
         first_month=pd.Period(scope.today, "M"),
         horizon=HORIZON,
         today=scope.today,
+        min_cohort=int(current_app.config["MIN_COHORT"]),
     )
 
 
@@ -551,12 +553,14 @@ def scope_key(province_code: str | None, area_level: str) -> str:
 
 def _stamp() -> tuple[dict[str, int], str]:
     """What a stored result must have been computed from to be current: the planning tables'
-    versions and the serving model's version (the fairness audit scores with it)."""
+    versions, the settings the results depend on (a changed minimum class size plans
+    again) and the serving model's version (the fairness audit scores with it)."""
     from api.matching import model_holder
 
     versions = data_versions()
     stamp = {name: versions[name] for name in PLANNING_DATA}
     stamp["bundle_format"] = BUNDLE_FORMAT
+    stamp["min_cohort"] = int(current_app.config["MIN_COHORT"])
     return stamp, model_holder().get().version
 
 

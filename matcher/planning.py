@@ -37,9 +37,8 @@ what stays unmet and why.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -48,7 +47,9 @@ import pandas as pd
 from matcher.errors import MatcherError
 
 __all__ = [
+    "MAX_WAIT_MONTHS",
     "MIN_CELL",
+    "MIN_COHORT",
     "CoursePlan",
     "course_plan",
     "gaps",
@@ -59,6 +60,11 @@ __all__ = [
 
 #: Smallest number of people a published figure may rest on.
 MIN_CELL = 10
+#: Smallest class a course plan opens by default: training centres do not run a class of
+#: one or three (a setting of the API, CAUNOI_MIN_COHORT).
+MIN_COHORT = 10
+#: Months a graduate of a merged class may wait for the place it was planned for.
+MAX_WAIT_MONTHS = 2
 #: Standard normal quantiles of two-sided 80 % and 95 % intervals.
 Z80 = 1.2815516
 Z95 = 1.959964
@@ -604,25 +610,36 @@ class CoursePlan:
     Attributes
     ----------
     rows : pd.DataFrame
-        One row per course to open: trade, area_code, area_name (where the demand is),
-        provider, course_name, level, course_area_code (where the course runs),
-        duration_months, start_month, end_month (last month of training), ready_month
-        (first month its graduates can fill: the shortfall month it targets), places,
-        cohorts, cohort_sizes (tuple, full cohorts first), expected_graduates,
-        expected_hires, gap_closed (shortfall these expected hires cover, in the target
-        month and, for rounding leftovers, later months).
+        One row per course to open: trade, area_code, area_name (where the demand is that
+        the course was opened for), provider, course_name, level, course_area_code (where
+        the course runs), duration_months, start_month, end_month (last month of training),
+        ready_month (first month its graduates can fill), places, cohorts, cohort_sizes
+        (tuple, full cohorts first, none under ``min_cohort``), expected_graduates,
+        expected_hires, gap_closed (shortfall these expected hires cover, in the ready month
+        and later ones), areas_served and places_by_area (tuples, the opening area first: a
+        small need of a neighbouring area may be merged into the class).
     summary : pd.DataFrame
         One row per trade × area of the gap frame: placement_rate, completion_rate, gap
         (net demand − supply), shortfall (what the plan must close) with shortfall_lo80 and
         shortfall_hi80, places_needed with places_needed_lo80 and places_needed_hi80 (at
-        the shortfall's bounds), planned_places, planned_cohorts, expected_graduates,
-        expected_hires, gap_closed, remaining_gap split into remaining_gap_lead_time and
-        remaining_gap_capacity, and reason ("lead_time", "capacity", "lead_time+capacity",
-        "no_placement" when the hire or completion rate is 0, or None when nothing remains).
+        the shortfall's bounds), planned_places (this area's places, shared classes
+        included), planned_cohorts (of the classes opened for it), expected_graduates,
+        expected_hires, gap_closed, remaining_gap split into remaining_gap_lead_time,
+        remaining_gap_capacity and remaining_gap_below_min, reason ("lead_time",
+        "capacity", "below_min_cohort", joined by "+" when several apply, "no_placement"
+        when the hire or completion rate is 0, or None when nothing remains), and
+        min_cohort.
+    min_cohort : int
+        The smallest class the plan opens.
+    excluded_offers : pd.DataFrame
+        Offers the plan could not use, with a reason ("cohort_size_below_min": the
+        provider's largest class is smaller than ``min_cohort``).
     """
 
     rows: pd.DataFrame
     summary: pd.DataFrame
+    min_cohort: int = 1
+    excluded_offers: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def to_frame(self) -> pd.DataFrame:
         """Return the plan as one flat table: course rows, then one "unmet" row per shortfall.
@@ -640,6 +657,7 @@ class CoursePlan:
                 "remaining_gap",
                 "remaining_gap_lead_time",
                 "remaining_gap_capacity",
+                "remaining_gap_below_min",
                 "reason",
             ],
         ].assign(kind="unmet")
@@ -667,6 +685,8 @@ _ROW_COLUMNS = [
     "expected_graduates",
     "expected_hires",
     "gap_closed",
+    "areas_served",
+    "places_by_area",
 ]
 
 
@@ -674,6 +694,41 @@ def _places_for(hires: np.ndarray | float, yield_per_place: np.ndarray | float) 
     """Return the whole places whose expected hires reach ``hires`` (ceil, float-safe)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.ceil(np.asarray(hires, dtype=float) / yield_per_place - 1e-9).clip(0, None)
+
+
+def _viable_places(places: int, cohort_size: int, min_cohort: int) -> int:
+    """Return the most places, up to ``places``, that split into cohorts of min..max size.
+
+    With a cohort size under twice the minimum some totals cannot be split (cohorts of
+    10 to 15 make 10–15 or 20–30, never 17): those are cut to the largest that can.
+    """
+    if places < min_cohort:
+        return 0
+    cohorts = -(-places // cohort_size)
+    if places >= cohorts * min_cohort:
+        return places
+    return (cohorts - 1) * cohort_size
+
+
+def _cohort_sizes(places: int, cohort_size: int, min_cohort: int) -> tuple[int, ...]:
+    """Split places into as many full cohorts as the minimum allows, the rest evenly.
+
+    Full cohorts first, as a centre fills its classes; the last ones share what is left
+    so none falls under ``min_cohort`` (88 in classes of 25: 25, 25, 25, 13; 76: 25, 25,
+    13, 13). ``places`` must be viable (:func:`_viable_places`).
+    """
+    if places <= 0:
+        return ()
+    cohorts = -(-places // cohort_size)
+    if cohort_size > min_cohort:
+        full = min(cohorts, (places - cohorts * min_cohort) // (cohort_size - min_cohort))
+    else:
+        full = cohorts
+    rest, shared = places - full * cohort_size, cohorts - full
+    if shared == 0:
+        return (cohort_size,) * full
+    base, extra = divmod(rest, shared)
+    return (cohort_size,) * full + (base + 1,) * extra + (base,) * (shared - extra)
 
 
 @dataclass
@@ -693,19 +748,80 @@ class _GroupState:
         return self.completion_rate * self.placement_rate
 
 
-def _fill(
-    state: _GroupState,
-    month_ordinals: np.ndarray,
-    candidates: list[int],
-    offers: pd.DataFrame,
-    capacity: np.ndarray,
-    earliest: int,
-    rows: list[dict[str, Any]],
-) -> None:
-    """Schedule courses from ``candidates`` (offer positions, in order of preference)."""
-    for j, month in enumerate(month_ordinals):  # a loop over months, not people
-        # Leftover hires of courses ready by now (from rounding up) fill this month first.
-        # The second pass revisits early months, so a leftover may not be ready yet.
+@dataclass
+class _Scheduler:
+    """Open classes for one trade × area's months, sharing capacity and classes with all.
+
+    Loops run over months, offers and the plan's own rows (hundreds), never over people.
+    """
+
+    offers: pd.DataFrame
+    capacity: np.ndarray
+    month_ordinals: np.ndarray
+    earliest: int
+    min_cohort: int
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    # Row indices per offer position: the classes a small need may join.
+    classes: dict[int, list[int]] = field(default_factory=dict)
+    # Surplus entries per row, to move their ready month when the class starts earlier.
+    entries: dict[int, list[list[float]]] = field(default_factory=dict)
+    # (state, month index) of small needs left for the last pass, when every class exists.
+    pending: list[tuple[_GroupState, int]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.duration = self.offers["duration_months"].to_numpy(dtype=np.int64)
+        self.cohort_size = self.offers["cohort_size"].to_numpy(dtype=np.int64)
+
+    def reaches(self, o: int, month: int) -> bool:
+        """Whether offer ``o`` started now or later can have graduates ready by ``month``."""
+        return month - int(self.duration[o]) >= self.earliest
+
+    def fill(self, state: _GroupState, candidates: list[int]) -> None:
+        """Schedule courses from ``candidates`` (offer positions, in order of preference)."""
+        m = self.min_cohort
+        for j, month in enumerate(self.month_ordinals):  # a loop over months, not people
+            self._use_surplus(state, j)
+            for o in candidates:
+                if state.need[j] <= _EPS:
+                    break
+                if not self.reaches(o, month) or self.capacity[o] < m:
+                    continue
+                needed = int(_places_for(state.need[j], state.yield_per_place))
+                if needed < m:
+                    break  # a small remainder: merged below, not a class of its own
+                places = _viable_places(
+                    int(min(needed, self.capacity[o])), int(self.cohort_size[o]), m
+                )
+                if places >= m:
+                    self._open(state, o, j, places)
+            if state.need[j] <= _EPS or m <= 1:
+                continue
+            # What no new class took: into a class in reach (spare places under a class),
+            # else, when small, into a class for the next months, else left for later.
+            self._join(state, j, candidates)
+            if self._small(state, j) and not self._pool(state, j, candidates):
+                self.pending.append((state, j))
+
+    def finish(self, candidates_of: Any) -> None:
+        """Place the small needs left: into any class now planned, or rounded up, or not."""
+        for state, j in self.pending:
+            if state.need[j] <= _EPS:
+                continue
+            candidates = candidates_of(state)
+            self._join(state, j, candidates)
+            if self._small(state, j) and not self._pool(state, j, candidates):
+                self._round_up(state, j, candidates)
+
+    # ---------------------------------------------------------------- the moves
+
+    def _small(self, state: _GroupState, j: int) -> bool:
+        needed = _places_for(state.need[j], state.yield_per_place)
+        return state.need[j] > _EPS and 0 < needed < self.min_cohort
+
+    def _use_surplus(self, state: _GroupState, j: int) -> None:
+        # Leftover hires of classes ready by now (rounding, merged months) fill this month
+        # first. The second pass revisits early months, so a leftover may not be ready yet.
+        month = self.month_ordinals[j]
         for entry in state.surplus:
             if state.need[j] <= _EPS:
                 break
@@ -713,49 +829,148 @@ def _fill(
             if ready > month or left <= _EPS:
                 continue
             used = min(left, state.need[j])
-            rows[int(row)]["gap_closed"] += used
+            self.rows[int(row)]["gap_closed"] += used
             state.need[j] -= used
             entry[1] = left - used
-        for o in candidates:
-            if state.need[j] <= _EPS:
+
+    def _book(self, state: _GroupState, r: int, j: int, places: int) -> None:
+        """Add ``places`` of ``state``'s area to class ``r``, closing month ``j`` first."""
+        row = self.rows[r]
+        self.capacity[row["_offer"]] -= places
+        row["places"] += places
+        share = row["_alloc"].setdefault(state.area_code, [0, 0.0, 0.0, state.area_name])
+        hires = places * state.yield_per_place
+        share[0] += places
+        share[1] += places * state.completion_rate
+        share[2] += hires
+        row["expected_graduates"] += places * state.completion_rate
+        row["expected_hires"] += hires
+        closed = min(hires, state.need[j])
+        state.need[j] -= closed
+        row["gap_closed"] += closed
+        if hires - closed > _EPS:
+            entry = [r, hires - closed, self.month_ordinals[j]]
+            state.surplus.append(entry)
+            self.entries.setdefault(r, []).append(entry)
+
+    def _open(self, state: _GroupState, o: int, j: int, places: int) -> None:
+        offer = self.offers.iloc[o]
+        month = int(self.month_ordinals[j])
+        self.rows.append(
+            {
+                "trade": state.trade,
+                "area_code": state.area_code,
+                "area_name": state.area_name,
+                "provider": offer["provider"],
+                "course_name": offer["course_name"],
+                "level": offer["level"],
+                "course_area_code": offer["area_code"],
+                "duration_months": int(offer["duration_months"]),
+                "start_month": month - int(offer["duration_months"]),
+                "end_month": month - 1,
+                "ready_month": month,
+                "places": 0,
+                "expected_graduates": 0.0,
+                "expected_hires": 0.0,
+                "gap_closed": 0.0,
+                "_offer": o,
+                "_alloc": {},
+            }
+        )
+        r = len(self.rows) - 1
+        self.classes.setdefault(o, []).append(r)
+        self._book(state, r, j, places)
+
+    def _join(self, state: _GroupState, j: int, candidates: list[int]) -> None:
+        """Put month ``j``'s need into classes in reach, while their offers have room.
+
+        A class ready up to MAX_WAIT_MONTHS before the month serves it (graduates wait);
+        one ready up to MAX_WAIT_MONTHS after starts that much earlier, if it still can,
+        so no graduate arrives after the month they serve. Own area's classes first, then
+        the least waiting, then the offers in order of preference.
+        """
+        month = int(self.month_ordinals[j])
+        rank = {o: i for i, o in enumerate(candidates)}
+        while state.need[j] > _EPS:
+            want = int(_places_for(state.need[j], state.yield_per_place))
+            best: tuple | None = None
+            for o in candidates:
+                if self.capacity[o] <= 0:
+                    continue
+                for r in self.classes.get(o, ()):
+                    row = self.rows[r]
+                    ready = row["ready_month"]
+                    if abs(ready - month) > MAX_WAIT_MONTHS:
+                        continue
+                    if ready > month and not self.reaches(o, month):
+                        continue
+                    add = int(min(want, self.capacity[o]))
+                    cohort_size = int(self.cohort_size[o])
+                    if _viable_places(row["places"] + add, cohort_size, self.min_cohort) != (
+                        row["places"] + add
+                    ):
+                        continue
+                    key = (
+                        state.area_code not in row["_alloc"],
+                        abs(ready - month),
+                        ready > month,
+                        rank[o],
+                        r,
+                    )
+                    if best is None or key < best[0]:
+                        best = (key, r, add)
+            if best is None:
+                return
+            _, r, add = best
+            row = self.rows[r]
+            if row["ready_month"] > month:
+                row["ready_month"], row["end_month"] = month, month - 1
+                row["start_month"] = month - row["duration_months"]
+                for entry in self.entries.get(r, ()):
+                    entry[2] = min(entry[2], month)
+            self._book(state, r, j, add)
+
+    def _pool(self, state: _GroupState, j: int, candidates: list[int]) -> bool:
+        """Open one class ready for month ``j`` that also takes the next months' need.
+
+        Months are added one at a time, up to MAX_WAIT_MONTHS ahead, until the need makes
+        a class of ``min_cohort``; the later months' graduates wait for their places.
+        """
+        month = int(self.month_ordinals[j])
+        ready_later = sum(left for _, left, _ in state.surplus if left > _EPS)
+        later = 0.0
+        pooled = state.need[j]
+        for k in range(1, MAX_WAIT_MONTHS + 1):
+            if _places_for(pooled, state.yield_per_place) >= self.min_cohort:
                 break
-            offer = offers.iloc[o]
-            start = month - int(offer["duration_months"])
-            if start < earliest or capacity[o] <= 0:
+            if j + k >= len(self.month_ordinals):
+                break
+            later += state.need[j + k]
+            pooled = state.need[j] + max(later - ready_later, 0.0)
+        needed = int(_places_for(pooled, state.yield_per_place))
+        if needed < self.min_cohort:
+            return False
+        for o in candidates:
+            if not self.reaches(o, month) or self.capacity[o] < self.min_cohort:
                 continue
-            places = int(min(_places_for(state.need[j], state.yield_per_place), capacity[o]))
-            if places <= 0:
-                continue
-            capacity[o] -= places
-            hires = places * state.yield_per_place
-            closed = min(hires, state.need[j])
-            state.need[j] -= closed
-            cohort_size = int(offer["cohort_size"])
-            cohorts = math.ceil(places / cohort_size)
-            sizes = (cohort_size,) * (cohorts - 1) + (places - cohort_size * (cohorts - 1),)
-            rows.append(
-                {
-                    "trade": state.trade,
-                    "area_code": state.area_code,
-                    "area_name": state.area_name,
-                    "provider": offer["provider"],
-                    "course_name": offer["course_name"],
-                    "level": offer["level"],
-                    "course_area_code": offer["area_code"],
-                    "duration_months": int(offer["duration_months"]),
-                    "start_month": start,
-                    "end_month": month - 1,
-                    "ready_month": month,
-                    "places": places,
-                    "cohorts": cohorts,
-                    "cohort_sizes": sizes,
-                    "expected_graduates": places * state.completion_rate,
-                    "expected_hires": hires,
-                    "gap_closed": closed,
-                }
+            places = _viable_places(
+                int(min(needed, self.capacity[o])), int(self.cohort_size[o]), self.min_cohort
             )
-            if hires - closed > _EPS:
-                state.surplus.append([len(rows) - 1, hires - closed, month])
+            if places >= self.min_cohort:
+                self._open(state, o, j, places)
+                return True
+        return False
+
+    def _round_up(self, state: _GroupState, j: int, candidates: list[int]) -> None:
+        """Open a class of ``min_cohort`` for a remainder of at least half of it."""
+        needed = int(_places_for(state.need[j], state.yield_per_place))
+        if 2 * needed < self.min_cohort:
+            return
+        month = int(self.month_ordinals[j])
+        for o in candidates:
+            if self.reaches(o, month) and self.capacity[o] >= self.min_cohort:
+                self._open(state, o, j, self.min_cohort)
+                return
 
 
 def course_plan(
@@ -767,6 +982,7 @@ def course_plan(
     first_month: Any,
     horizon: int = 12,
     today: dt.date | None = None,
+    min_cohort: int = MIN_COHORT,
 ) -> CoursePlan:
     """Schedule new courses whose expected hires close each trade × area's shortfall in time.
 
@@ -788,20 +1004,35 @@ def course_plan(
       with reason "lead_time";
     * places = ceil(shortfall / (completion_rate × placement_rate)), capped by the offer's
       remaining capacity (shared by every trade × area it serves), split into cohorts of at
-      most ``cohort_size`` (full cohorts first). Rounding up leaves a fraction of an
-      expected hire, which covers later months first;
+      most ``cohort_size`` and at least ``min_cohort`` (full cohorts first). Rounding up
+      leaves a fraction of an expected hire, which covers later months first;
+    * no class is opened under ``min_cohort`` places: no centre runs a class of one or
+      three. An offer whose ``cohort_size`` is under it cannot be used
+      (``CoursePlan.excluded_offers``). A month's remainder too small for a class is
+      merged, in this order: into a class of the same area in reach (ready up to
+      MAX_WAIT_MONTHS earlier — graduates wait a month or two — or up to that much later,
+      which then starts earlier: never later than the month it serves); into one class
+      ready for this month that also takes the next months' need (up to MAX_WAIT_MONTHS
+      ahead); into a class of the same provider opened for a neighbouring area of the
+      trade (same window); or, when it is at least half of ``min_cohort``, it is rounded
+      up to ``min_cohort`` places: a class at least half full of real demand is worth
+      running (and its extra graduates serve later months first), while a class of ten
+      for one or two places' worth of demand would invent demand. What stays is reason
+      "below_min_cohort";
     * the offers of the same area are used first, for every trade × area (biggest shortfall
       first), so a provider's capacity serves its own area before others; then the other
       providers of the trade in the province, largest remaining capacity first (fewest
       separate courses; offers carry no coordinates, so "nearest" is not known here), for
       the trade × areas with the most still unmet first. Ties go by provider name;
     * what stays unmet although some offer could reach the month is "capacity" (also when
-      no provider offers the trade at all).
+      no provider offers the trade at all), or "below_min_cohort" when it is under a
+      class's worth of places and the offers in reach had room for it (or when only offers
+      with classes under ``min_cohort`` had room).
 
     When capacity and lead time allow, the plan's expected hires reach the shortfall of every
-    trade × area (up to float rounding) and no offer's capacity is exceeded. Planned courses
-    are not merged across months: a spread-out shortfall gives several small courses, which a
-    planner may batch into one earlier course.
+    trade × area up to the small remainders the minimum class size leaves (and float
+    rounding), and no offer's capacity is exceeded. ``min_cohort=1`` plans as if there were
+    no minimum: nothing is merged.
     """
     _require(
         gap_frame,
@@ -833,6 +1064,8 @@ def course_plan(
         ],
         "offers",
     )
+    if min_cohort < 1:
+        raise MatcherError("min_cohort must be at least 1", code="invalid_min_cohort")
     offers = offers.reset_index(drop=True)
     if len(offers) and (
         (offers["duration_months"] < 1).any()
@@ -895,32 +1128,59 @@ def course_plan(
     ]
 
     capacity = offers["capacity"].to_numpy(dtype=np.int64).copy()
+    usable = offers["cohort_size"].to_numpy(dtype=np.int64) >= min_cohort
     offer_trade = offers["trade"].astype(str).to_numpy()
     offer_area = offers["area_code"].astype(str).to_numpy()
-    rows: list[dict[str, Any]] = []
+    scheduler = _Scheduler(offers, capacity, month_ordinals, earliest, min_cohort)
     plannable = [s for s in states if s.yield_per_place > 0 and s.need.sum() > _EPS]
 
-    def _candidates(state: _GroupState, same_area: bool) -> list[int]:
+    def _candidates(state: _GroupState, same_area: bool | None) -> list[int]:
         here = offer_area == str(state.area_code)
-        mask = (offer_trade == str(state.trade)) & (here if same_area else ~here)
+        mask = (offer_trade == str(state.trade)) & usable
+        if same_area is not None:
+            mask &= here if same_area else ~here
         positions = np.flatnonzero(mask)
-        order = sorted(positions, key=lambda o: (-capacity[o], str(offers.at[o, "provider"])))
+        order = sorted(
+            positions,
+            key=lambda o: (
+                same_area is None and not here[o],
+                -capacity[o],
+                str(offers.at[o, "provider"]),
+            ),
+        )
         return [int(o) for o in order]
 
     for state in sorted(plannable, key=lambda s: (-s.need.sum(), str(s.trade), str(s.area_code))):
-        _fill(state, month_ordinals, _candidates(state, True), offers, capacity, earliest, rows)
+        scheduler.fill(state, _candidates(state, True))
     for state in sorted(plannable, key=lambda s: (-s.need.sum(), str(s.trade), str(s.area_code))):
         if state.need.sum() > _EPS:
-            _fill(
-                state, month_ordinals, _candidates(state, False), offers, capacity, earliest, rows
-            )
+            scheduler.fill(state, _candidates(state, False))
+    scheduler.finish(lambda state: _candidates(state, None))
 
-    plan = _plan_rows(rows)
-    summary = _plan_summary(groups, states, matrices, plan, offers, month_ordinals, earliest)
-    return CoursePlan(rows=plan, summary=summary)
+    plan, shares = _plan_rows(scheduler.rows, offers, min_cohort)
+    summary = _plan_summary(
+        groups, states, matrices, plan, shares, offers, capacity, month_ordinals, earliest,
+        min_cohort,
+    )  # fmt: skip
+    excluded = offers.loc[~usable].assign(reason="cohort_size_below_min").reset_index(drop=True)
+    return CoursePlan(plan, summary, min_cohort=min_cohort, excluded_offers=excluded)
 
 
-def _plan_rows(rows: list[dict[str, Any]]) -> pd.DataFrame:
+def _plan_rows(
+    rows: list[dict[str, Any]], offers: pd.DataFrame, min_cohort: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return the plan's rows and, per row and area served, its places, graduates, hires."""
+    cohort_size = offers["cohort_size"].to_numpy(dtype=np.int64)
+    shares = []
+    for row in rows:  # one per class: a few hundred
+        sizes = _cohort_sizes(row["places"], int(cohort_size[row["_offer"]]), min_cohort)
+        row["cohorts"], row["cohort_sizes"] = len(sizes), sizes
+        alloc = row.pop("_alloc")
+        del row["_offer"]
+        row["areas_served"] = tuple(alloc)
+        row["places_by_area"] = tuple(int(share[0]) for share in alloc.values())
+        for area_code, (places, graduates, hires, area_name) in alloc.items():
+            shares.append((row["trade"], area_code, area_name, places, graduates, hires))
     plan = pd.DataFrame(rows, columns=_ROW_COLUMNS)
     for column in ("start_month", "end_month", "ready_month"):
         plan[column] = pd.PeriodIndex.from_ordinals(plan[column].to_numpy(dtype=np.int64), freq="M")
@@ -928,9 +1188,15 @@ def _plan_rows(rows: list[dict[str, Any]]) -> pd.DataFrame:
         plan[column] = plan[column].astype("int64")
     for column in ("expected_graduates", "expected_hires", "gap_closed"):
         plan[column] = plan[column].astype(float)
-    return plan.sort_values(
+    plan = plan.sort_values(
         ["trade", "area_code", "start_month", "provider"], kind="stable"
     ).reset_index(drop=True)
+    shares_frame = pd.DataFrame(
+        shares,
+        columns=["trade", "area_code", "area_name", "places", "expected_graduates",
+                 "expected_hires"],
+    )  # fmt: skip
+    return plan, shares_frame
 
 
 def _plan_summary(
@@ -938,9 +1204,12 @@ def _plan_summary(
     states: list[_GroupState],
     matrices: dict[str, np.ndarray],
     plan: pd.DataFrame,
+    shares: pd.DataFrame,
     offers: pd.DataFrame,
+    capacity_left: np.ndarray,
     month_ordinals: np.ndarray,
     earliest: int,
+    min_cohort: int,
 ) -> pd.DataFrame:
     """Total each trade × area: shortfall and its range, what is planned, what stays unmet."""
     completion = np.array([s.completion_rate for s in states])
@@ -951,28 +1220,57 @@ def _plan_summary(
     remaining = np.where(remaining > _EPS, remaining, 0.0)
 
     # A month no offer of the trade can reach in time is a lead-time problem; otherwise
-    # capacity ran out (or nobody offers the trade at all).
+    # capacity ran out (or nobody offers the trade at all), or what is left is under a
+    # class and the minimum kept it out.
     shortest = offers.groupby(offers["trade"].astype(str))["duration_months"].min()
-    shortest_of_group = groups["trade"].astype(str).map(shortest).to_numpy(dtype=float)
+    trade_of_group = groups["trade"].astype(str)
+    shortest_of_group = trade_of_group.map(shortest).to_numpy(dtype=float)
     too_late = (month_ordinals[None, :] - shortest_of_group[:, None]) < earliest  # NaN: False
     no_yield = (yield_per_place <= 0)[:, None]
+    reachable = ~too_late & ~no_yield
     lead_time = np.where(too_late & ~no_yield, remaining, 0.0).sum(axis=1)
-    cap = np.where(~too_late & ~no_yield, remaining, 0.0).sum(axis=1)
     no_placement = np.where(no_yield, remaining, 0.0).sum(axis=1)
-    reason = np.where(
-        no_placement > _EPS,
-        "no_placement",
-        np.where(
-            (lead_time > _EPS) & (cap > _EPS),
-            "lead_time+capacity",
-            np.where(lead_time > _EPS, "lead_time", np.where(cap > _EPS, "capacity", None)),
-        ),
+
+    # Room left, per trade × area and month, in the offers of the trade that reach it:
+    # usable offers' spare places count for remainders under a class; offers with
+    # classes under the minimum count for any remainder (only the minimum shuts them).
+    usable = offers["cohort_size"].to_numpy(dtype=np.int64) >= min_cohort
+    offer_reach = (
+        month_ordinals[None, :] - offers["duration_months"].to_numpy(dtype=np.int64)[:, None]
+    ) >= earliest
+    same_trade = trade_of_group.to_numpy()[:, None] == offers["trade"].astype(str).to_numpy()
+    spare = np.where(usable, capacity_left, 0).astype(float)
+    shut = np.where(~usable, capacity_left, 0).astype(float)
+    spare_room = (same_trade * spare) @ offer_reach
+    shut_room = (same_trade * shut) @ offer_reach
+    with np.errstate(divide="ignore", invalid="ignore"):
+        left_places = np.where(reachable, _places_for(remaining, yield_per_place[:, None]), 0.0)
+    under_a_class = (left_places > 0) & (left_places < min_cohort)
+    room = shut_room + np.where(under_a_class & (spare_room >= left_places), spare_room, 0.0)
+    below_min_places = np.minimum(left_places, room) if min_cohort > 1 else 0.0 * left_places
+    below = np.where(
+        reachable,
+        np.minimum(remaining, below_min_places * yield_per_place[:, None]),
+        0.0,
     )
+    below_min = below.sum(axis=1)
+    cap = np.where(reachable, remaining - below, 0.0).sum(axis=1)
+    parts = [(lead_time, "lead_time"), (cap, "capacity"), (below_min, "below_min_cohort")]
+    reason = [
+        "no_placement"
+        if no_placement[i] > _EPS
+        else "+".join(name for amount, name in parts if amount[i] > _EPS) or None
+        for i in range(len(groups))  # one per trade × area
+    ]
 
     planned = (
-        plan.groupby(["trade", "area_code"])[
-            ["places", "cohorts", "expected_graduates", "expected_hires"]
-        ]
+        shares.groupby(["trade", "area_code"])[["places", "expected_graduates", "expected_hires"]]
+        .sum()
+        .reindex(pd.MultiIndex.from_frame(groups[["trade", "area_code"]]))
+        .fillna(0)
+    )
+    cohorts = (
+        plan.groupby(["trade", "area_code"])["cohorts"]
         .sum()
         .reindex(pd.MultiIndex.from_frame(groups[["trade", "area_code"]]))
         .fillna(0)
@@ -993,13 +1291,15 @@ def _plan_summary(
         places_needed_lo80=_needed(matrices["shortfall_lo80"].sum(axis=1)),
         places_needed_hi80=_needed(matrices["shortfall_hi80"].sum(axis=1)),
         planned_places=planned["places"].to_numpy(dtype=np.int64),
-        planned_cohorts=planned["cohorts"].to_numpy(dtype=np.int64),
+        planned_cohorts=cohorts.to_numpy(dtype=np.int64),
         expected_graduates=planned["expected_graduates"].to_numpy(dtype=float),
         expected_hires=planned["expected_hires"].to_numpy(dtype=float),
         gap_closed=shortfall - remaining.sum(axis=1),
         remaining_gap=remaining.sum(axis=1),
         remaining_gap_lead_time=lead_time,
         remaining_gap_capacity=cap,
+        remaining_gap_below_min=below_min,
         reason=reason,
+        min_cohort=min_cohort,
     )
     return summary

@@ -530,8 +530,11 @@ def get_gaps(query: GapQuery, bundle: svc.Bundle) -> Any:
 )
 def get_course_plan(query: CoursePlanQuery, bundle: svc.Bundle) -> Any:
     """Places per provider and course, starting early enough that graduates arrive when the
-    demand starts (lead time = course length), within each provider's capacity; `summary`
-    gives per trade × area the gap, what the plan closes, what remains and why."""
+    demand starts (lead time = course length), within each provider's capacity and never in
+    a class under `min_cohort` places (small remainders are merged into a neighbouring
+    month's or area's class); `summary` gives per trade × area the gap, what the plan
+    closes, what remains and why; `excluded_offers` the offers whose classes are too
+    small to use."""
     scope = bundle.scope
     try:
         result = bundle.part("course_plan")
@@ -548,6 +551,8 @@ def get_course_plan(query: CoursePlanQuery, bundle: svc.Bundle) -> Any:
         "horizon": svc.HORIZON,
         "items": items,
         "summary": _records(summary),
+        "min_cohort": result.min_cohort,
+        "excluded_offers": _records(result.excluded_offers),
         "next_cursor": cursor,
     }
 

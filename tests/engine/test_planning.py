@@ -617,3 +617,236 @@ def test_course_plan_rejects_offer_without_places_per_cohort():
     with pytest.raises(MatcherError) as error:
         course_plan(frame, offer_frame({"cohort_size": 0}), 0.5, 0.8, first_month=FIRST)
     assert error.value.code == "invalid_offer"
+
+
+# ============================================================================================
+# Course plan: the minimum class size
+
+
+def assert_viable(plan, min_cohort: int, offers: pd.DataFrame) -> None:
+    """Every class has at least min_cohort places a cohort, at most the offer's cohort size."""
+    sizes = offers.set_index("provider")["cohort_size"]
+    for _, row in plan.rows.iterrows():
+        assert (
+            sum(row["cohort_sizes"]) == row["places"] and len(row["cohort_sizes"]) == row["cohorts"]
+        )
+        assert min(row["cohort_sizes"]) >= min_cohort
+        assert max(row["cohort_sizes"]) <= sizes[row["provider"]]
+        assert sum(row["places_by_area"]) == row["places"]
+        assert row["areas_served"][0] == row["area_code"]
+
+
+def test_course_plan_opens_no_class_under_the_minimum():
+    # Spread-out small needs of two areas and two trades: with min_cohort=1 the plan is
+    # classes of 2 to 9 places; with the default 10 every cohort has 10 or more.
+    demand = pd.concat(
+        [
+            demand_frame({4: 1.5, 5: 2.0, 6: 30.3, 9: 3.1, 12: 0.4}, area_code="A"),
+            demand_frame({5: 2.2, 8: 1.0, 10: 20.0}, area_code="B"),
+            demand_frame({7: 3.3, 11: 2.9}, trade="electrical", area_code="A"),
+        ]
+    )
+    offers = offer_frame(
+        {"provider": "P1", "area_code": "A", "capacity": 300, "cohort_size": 30},
+        {"provider": "P2", "area_code": "B", "capacity": 300, "cohort_size": 12},
+        {"provider": "P3", "trade": "electrical", "area_code": "B", "capacity": 300},
+    )
+    frame = gaps(demand, pipeline_frame({}), 0.5, first_month=FIRST)
+
+    before = course_plan(frame, offers, 0.5, 0.8, first_month=FIRST, min_cohort=1)
+    after = course_plan(frame, offers, 0.5, 0.8, first_month=FIRST)
+
+    assert (before.rows["places"] < 10).any()
+    assert after.min_cohort == 10 and (after.summary["min_cohort"] == 10).all()
+    assert_viable(after, 10, offers)
+    assert (after.rows["places"] >= 10).all()
+    # Closed or explained, every expected hire of the shortfall.
+    summary = after.summary
+    explained = (
+        summary["gap_closed"]
+        + summary["remaining_gap_lead_time"]
+        + summary["remaining_gap_capacity"]
+        + summary["remaining_gap_below_min"]
+    )
+    np.testing.assert_allclose(explained, summary["shortfall"])
+    np.testing.assert_allclose(
+        summary["remaining_gap"], summary["shortfall"] - summary["gap_closed"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("places", "cohort_size", "sizes"),
+    [(88, 25, (25, 25, 25, 13)), (76, 25, (25, 25, 13, 13)), (30, 12, (10, 10, 10)),
+     (26, 25, (13, 13)), (10, 25, (10,)), (50, 25, (25, 25))],
+)  # fmt: skip
+def test_course_plan_splits_places_into_full_cohorts_then_even_ones(places, cohort_size, sizes):
+    # One month, one offer: the need is exactly `places` places (0.4 hires a place).
+    plan = plan_for({5: places * 0.4 - 0.01}, None, {"cohort_size": cohort_size, "capacity": 500})
+    row = plan.rows.iloc[0]
+    assert row["places"] == places
+    assert row["cohort_sizes"] == sizes and row["cohorts"] == len(sizes)
+
+
+def test_course_plan_merges_a_small_month_into_the_next_months_class_starting_earlier():
+    # 1.2 hires in month 4 (3 places) and 8 in month 5 (20 places): one class of
+    # ceil(9.2 / 0.4) = 23 places ready in month 4, starting a month earlier (month 1 for a
+    # 3-month course); month 5's graduates wait one month. Not a class of 3 then one of 20.
+    plan = plan_for({4: 1.2, 5: 8.0}, None, {})
+
+    assert len(plan.rows) == 1
+    row = plan.rows.iloc[0]
+    assert row["places"] == 23 and row["ready_month"] == month(4)
+    assert row["start_month"] == month(1) and row["end_month"] == month(3)
+    assert row["gap_closed"] == pytest.approx(9.2)
+    assert plan.summary.iloc[0]["remaining_gap"] == pytest.approx(0)
+
+
+def test_course_plan_merges_a_small_last_month_into_the_previous_class():
+    # 8 hires in month 5 (20 places) and 1.2 in month 6 (3 places): the three join the
+    # month-5 class, whose graduates are ready before month 6 (they wait a month).
+    plan = plan_for({5: 8.0, 6: 1.2}, None, {})
+
+    assert len(plan.rows) == 1
+    row = plan.rows.iloc[0]
+    assert row["places"] == 23 and row["ready_month"] == month(5)
+    assert plan.summary.iloc[0]["remaining_gap"] == pytest.approx(0)
+
+
+def test_course_plan_never_merges_across_more_than_two_months():
+    # 1.2 hires in months 4 and 9: five months apart, no class can serve both; each is
+    # 3 places, under half a class, so both stay open as too small for a class.
+    plan = plan_for({4: 1.2, 9: 1.2}, None, {})
+
+    assert plan.rows.empty
+    summary = plan.summary.iloc[0]
+    assert summary["remaining_gap_below_min"] == pytest.approx(2.4)
+    assert summary["remaining_gap_capacity"] == 0 and summary["remaining_gap_lead_time"] == 0
+    assert summary["reason"] == "below_min_cohort"
+    unmet = plan.to_frame()
+    assert unmet.iloc[0]["kind"] == "unmet" and unmet.iloc[0]["remaining_gap_below_min"] == 2.4
+
+
+def test_course_plan_merges_a_small_need_into_a_neighbouring_areas_class():
+    # Area A needs 8 hires in month 5 (20 places) from its provider P; area B, without a
+    # provider of its own, needs 1.2 (3 places) in month 5: they join P's class for A.
+    demand = pd.concat(
+        [demand_frame({5: 8.0}, area_code="A"), demand_frame({5: 1.2}, area_code="B")]
+    )
+    frame = gaps(demand, pipeline_frame({}), 0.5, first_month=FIRST)
+    offers = offer_frame({"provider": "P", "area_code": "A"})
+
+    plan = course_plan(frame, offers, 0.5, 0.8, first_month=FIRST)
+
+    assert len(plan.rows) == 1
+    row = plan.rows.iloc[0]
+    assert row["area_code"] == "A" and row["places"] == 23
+    assert row["areas_served"] == ("A", "B") and row["places_by_area"] == (20, 3)
+    assert row["gap_closed"] == pytest.approx(9.2)
+    summary = plan.summary.set_index("area_code")
+    assert summary.loc["B", "planned_places"] == 3 and summary.loc["A", "planned_places"] == 20
+    assert summary.loc["B", "expected_hires"] == pytest.approx(1.2)
+    assert (summary["remaining_gap"] < 1e-9).all()
+
+
+@pytest.mark.parametrize(
+    ("hires", "places", "open_"),
+    [(2.0, 10, 0.0), (1.6, 0, 1.6), (1.99, 10, 0.0)],
+)  # fmt: skip
+def test_course_plan_rounds_up_a_remainder_of_at_least_half_a_class(hires, places, open_):
+    # 2.0 hires = 5 places, half of 10: one class of 10. 1.6 hires = 4 places: a class of
+    # 10 would be more than half invented demand, so it stays open (below_min_cohort).
+    plan = plan_for({6: hires}, None, {})
+
+    assert plan.rows["places"].sum() == places
+    summary = plan.summary.iloc[0]
+    assert summary["remaining_gap_below_min"] == pytest.approx(open_)
+    assert summary["reason"] == ("below_min_cohort" if open_ else None)
+
+
+def test_course_plan_merges_only_within_capacity():
+    # 8 hires in month 5 take 20 of 21 places; month 6's 3 places (1.2 hires) join that
+    # class only as far as the one place left goes: 0.8 hires stay open, and as the
+    # providers are full that is capacity, not the minimum.
+    plan = plan_for({5: 8.0, 6: 1.2}, None, {"capacity": 21})
+
+    assert plan.rows["places"].tolist() == [21]
+    summary = plan.summary.iloc[0]
+    assert summary["gap_closed"] == pytest.approx(8.4)
+    assert summary["remaining_gap_capacity"] == pytest.approx(0.8)
+    assert summary["remaining_gap_below_min"] == 0
+    assert summary["reason"] == "capacity"
+
+
+def test_course_plan_merges_never_break_lead_time_or_capacity():
+    # Many small needs over a year, three areas, two providers with tight capacity: every
+    # class starts today or later and is ready by the month of every place it closes.
+    rng = np.random.default_rng(11)
+    demand = pd.concat(
+        [
+            demand_frame({n: float(rng.choice([0, 0.6, 1.3, 2.5, 6.0])) for n in range(1, 13)},
+             area_code=code)
+            for code in ("A", "B", "C")
+        ]
+    )  # fmt: skip
+    offers = offer_frame(
+        {"provider": "P1", "area_code": "A", "capacity": 60, "duration_months": 2},
+        {"provider": "P2", "area_code": "B", "capacity": 45, "cohort_size": 15},
+    )
+    frame = gaps(demand, pipeline_frame({}), 0.5, first_month=FIRST)
+    today = dt.date(2025, 2, 3)
+
+    plan = course_plan(frame, offers, 0.5, 0.8, first_month=FIRST, today=today)
+
+    assert_viable(plan, 10, offers)
+    used = plan.rows.groupby("provider")["places"].sum()
+    assert (used <= offers.set_index("provider")["capacity"].reindex(used.index)).all()
+    rows = plan.rows
+    assert (rows["start_month"] >= pd.Period(today, "M")).all()
+    assert (rows["ready_month"] == rows["start_month"] + rows["duration_months"]).all()
+    # Nothing is closed before its class is ready: per area, what is closed by the end of
+    # each month never exceeds the shortfall of the months the area's classes were ready for.
+    shortfall = monthly(frame.assign(month=frame["month"])).reset_index()
+    for area, group in plan.summary.groupby("area_code"):
+        months = shortfall[shortfall["area_code"] == area].set_index("month")["shortfall"]
+        ready = rows[rows["areas_served"].map(lambda a, area=area: area in a)]["ready_month"]
+        if ready.empty:
+            continue
+        reachable = months[months.index >= ready.min()].sum()
+        assert group["gap_closed"].iloc[0] <= reachable + 1e-9
+    explained = (
+        plan.summary["gap_closed"]
+        + plan.summary[["remaining_gap_lead_time", "remaining_gap_capacity",
+                        "remaining_gap_below_min"]].sum(axis=1)
+    )  # fmt: skip
+    np.testing.assert_allclose(explained, plan.summary["shortfall"])
+
+
+def test_course_plan_cannot_use_an_offer_whose_classes_are_too_small():
+    plan = plan_for({5: 8.0}, None, {"provider": "Tiny", "cohort_size": 8})
+
+    assert plan.rows.empty
+    assert plan.excluded_offers["provider"].tolist() == ["Tiny"]
+    assert plan.excluded_offers["reason"].tolist() == ["cohort_size_below_min"]
+    summary = plan.summary.iloc[0]
+    assert summary["remaining_gap_below_min"] == pytest.approx(8.0)
+    assert summary["reason"] == "below_min_cohort"
+
+
+def test_course_plan_with_minimum_one_plans_as_before():
+    # The figures of test_course_plan_rounding_leftover_never_fills_an_earlier_month's
+    # case and of one-place classes: with min_cohort=1 nothing is merged or rounded up.
+    plan = plan_for({4: 1.2, 5: 8.0, 9: 0.3}, None, {}, min_cohort=1)
+
+    assert plan.rows["places"].tolist() == [3, 20, 1]
+    assert plan.rows["ready_month"].tolist() == [month(4), month(5), month(9)]
+    assert plan.rows["cohort_sizes"].tolist() == [(3,), (20,), (1,)]
+    summary = plan.summary.iloc[0]
+    assert summary["remaining_gap"] == pytest.approx(0)
+    assert summary["remaining_gap_below_min"] == 0 and summary["min_cohort"] == 1
+
+
+def test_course_plan_rejects_a_minimum_under_one():
+    frame = gaps(demand_frame({5: 40}), pipeline_frame({}), 0.5, first_month=FIRST)
+    with pytest.raises(MatcherError) as error:
+        course_plan(frame, offer_frame({}), 0.5, 0.8, first_month=FIRST, min_cohort=0)
+    assert error.value.code == "invalid_min_cohort"
