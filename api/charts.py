@@ -48,7 +48,7 @@ AXIS = "#57606a"
 REFERENCE = "#8a5c00"  # reference line and its label: 5.6:1
 FORECAST = "#0550ae"  # forecast line: 7.6:1, dashed
 BAND80 = "#a5c8f3"  # the 80 % band is darker than the 95 % band, also in greyscale
-BAND95 = "#dbe9fb"
+BAND95 = "#d3e4fa"
 BAR_POSITIVE = "#4a89dc"  # solid: 3.6:1 on white, whiskers 4.5:1 on it
 BAR_NEGATIVE = "#f8d0c4"  # light, hatched with BAR_NEGATIVE_LINE, outlined
 BAR_NEGATIVE_LINE = "#b3261e"  # 6.5:1
@@ -554,6 +554,7 @@ def forecast_chart(
             history_months
             and f"{word('actual', lang)}: {history_months[0]} – {history_months[-1]}",
             months
+            and point_values
             and f"{word('forecast', lang)}: {months[0]} – {months[-1]}, "
             f"{_fmt(point_values[0])} → {_fmt(point_values[-1])}",
         )
@@ -710,7 +711,7 @@ def bar_chart(
     if reference is not None:
         at = x(reference)
         body.append(
-            f'<path d="M{at:.1f} {top - 4:.1f}V{bottom:.1f}" stroke="{REFERENCE}" '
+            f'<path d="M{at:.1f} {top - 4:.1f}V{top:.1f}{vertical(at)}" stroke="{REFERENCE}" '
             'stroke-width="2" stroke-dasharray="4 3"/>'
         )
         ref_y = top - 8 - FONT_SIZE * DESCENT

@@ -396,3 +396,13 @@ def test_width_estimate_ignores_diacritics_and_errs_wide():
 def test_charts_stay_small(kind):
     for width in (340, 760):
         assert len(CHARTS[kind](width).encode()) < 12_000
+
+
+def test_empty_charts_still_draw():
+    for svg in (
+        charts.bar_chart("Trống", [], []),
+        charts.line_chart("Trống", [], []),
+        charts.line_chart("Trống", ["2025-01"], [("a", [None])]),
+        charts.forecast_chart("Trống", [], [], ["2025-01"], [1.0], [0.5], [1.5], [0.2], [2.0]),
+    ):
+        assert ET.fromstring(svg).get("role") == "img"
