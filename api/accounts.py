@@ -65,6 +65,53 @@ def check_password_rules(password: str, login: str = "") -> None:
         )
 
 
+#: The roles an account may be limited to one province for: a caseworker reaches only that
+#: province's workers, a planner aggregates only that province (api.queries.in_province_scope).
+PROVINCE_ROLES = ("caseworker", "planner")
+
+
+class AccountFieldError(AccountError):
+    """An AccountError about one field of the account (for a form to mark that field)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def check_scope(role: str, enterprise: Enterprise | None, province_code: str | None) -> None:
+    """What a role's account is bound to: an enterprise account to exactly one enterprise, a
+    caseworker or planner to at most one (real) province, the others to neither."""
+    from matcher.places import gazetteer
+
+    if role not in ROLES:
+        raise AccountFieldError("role", f"Vai trò không có: {role!r} / unknown role {role!r}")
+    if role == "enterprise" and enterprise is None:
+        raise AccountFieldError(
+            "enterprise",
+            "Tài khoản doanh nghiệp cần chọn một doanh nghiệp / an enterprise account needs"
+            " its enterprise",
+        )
+    if role != "enterprise" and enterprise is not None:
+        raise AccountFieldError(
+            "enterprise",
+            "Chỉ tài khoản doanh nghiệp mới gắn với doanh nghiệp / only an enterprise account"
+            " names an enterprise",
+        )
+    if province_code is not None:
+        if role not in PROVINCE_ROLES:
+            raise AccountFieldError(
+                "province_code",
+                "Giới hạn tỉnh chỉ dành cho cán bộ tư vấn việc làm và cán bộ kế hoạch / a"
+                " province scope is for caseworkers and planners only",
+            )
+        if gazetteer().province(province_code) is None:
+            raise AccountFieldError(
+                "province_code",
+                f"Không có tỉnh mã {province_code[:8]!r} / no province has code"
+                f" {province_code[:8]!r}",
+            )
+
+
 def create_user(
     login: str,
     name: str,
@@ -77,22 +124,19 @@ def create_user(
     """Create an account; the caller commits. Refuses what a token would refuse too."""
     key = normalise_login(login)
     if not key or len(key) > 64 or not all(c.isalnum() or c in "._-@" for c in key):
-        raise AccountError(
+        raise AccountFieldError(
+            "login",
             "Tên đăng nhập chỉ gồm chữ, số và . _ - @ (tối đa 64 ký tự) / a login is letters,"
-            " digits and . _ - @ (at most 64 characters)"
+            " digits and . _ - @ (at most 64 characters)",
         )
-    if role not in ROLES:
-        raise AccountError(f"Vai trò không có: {role!r} / unknown role {role!r}")
-    if (role == "enterprise") != (enterprise is not None):
-        raise AccountError(
-            "Tài khoản doanh nghiệp cần đúng một doanh nghiệp; vai trò khác thì không / an"
-            " enterprise account needs exactly one enterprise, other roles none"
-        )
+    check_scope(role, enterprise, province_code)
     if not name.strip():
-        raise AccountError("Cần họ tên / a name is required")
+        raise AccountFieldError("name", "Cần họ tên / a name is required")
     check_password_rules(password, key)
     if db.session.scalar(sa.select(User.id).where(User.login == key)) is not None:
-        raise AccountError(f"Tên đăng nhập '{key}' đã có / the login '{key}' is taken")
+        raise AccountFieldError(
+            "login", f"Tên đăng nhập '{key}' đã có / the login '{key}' is taken"
+        )
     user = User(
         login=key,
         name=name.strip(),
@@ -204,6 +248,87 @@ def disable_user(user: User) -> None:
         .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
         .values(revoked_at=now)
     )
+
+
+def enable_user(user: User) -> None:
+    """Let a disabled account sign in again (its old sessions and tokens stay revoked)."""
+    user.disabled_at = None
+
+
+def disable_user_by(user: User, admin_id: int | None) -> None:
+    """An admin locks an account; never their own, so that some admin can always sign in
+    and undo a mistake (the acting admin keeps working)."""
+    if admin_id is not None and user.id == admin_id:
+        raise AccountError(
+            "Bạn không thể tự khóa tài khoản của mình: cần luôn có một quản trị viên đăng nhập"
+            " được; hãy nhờ một quản trị viên khác / you cannot disable your own account: an"
+            " administrator must always be able to sign in; ask another administrator"
+        )
+    disable_user(user)
+
+
+def change_scope(
+    user: User,
+    *,
+    role: str,
+    enterprise: Enterprise | None,
+    province_code: str | None,
+    name: str | None = None,
+    admin_id: int | None = None,
+) -> bool:
+    """Change an account's role, enterprise or province (and name); the caller commits.
+
+    A session carries the role and scope it was opened with, so a changed scope ends the
+    account's sessions and tokens: the person signs in again with the new one. An admin
+    cannot take away their own admin role (some admin must always remain to undo it).
+    Returns whether the scope changed.
+    """
+    if admin_id is not None and user.id == admin_id and role != "admin":
+        raise AccountFieldError(
+            "role",
+            "Bạn không thể bỏ vai trò quản trị của chính mình: cần luôn có một quản trị viên;"
+            " hãy nhờ một quản trị viên khác / you cannot remove your own admin role: there"
+            " must always be an administrator; ask another administrator",
+        )
+    check_scope(role, enterprise, province_code)
+    if name is not None:
+        if not name.strip():
+            raise AccountFieldError("name", "Cần họ tên / a name is required")
+        user.name = name.strip()[:200]
+    new_enterprise_id = enterprise.id if enterprise else None
+    changed = (user.role, user.enterprise_id, user.province_code) != (
+        role,
+        new_enterprise_id,
+        province_code,
+    )
+    if changed:
+        user.role, user.enterprise_id, user.province_code = role, new_enterprise_id, province_code
+        db.session.execute(
+            sa.update(ApiToken)
+            .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=clock.now())
+        )
+    return changed
+
+
+def reset_password(user: User, *, keep_session: int | None = None) -> str:
+    """Give the account a new random password, to be handed over once; every session but
+    ``keep_session`` ends. Only its hash is stored. The person should change it."""
+    password = random_password_for(user.login)
+    set_password(user, password, keep_session=keep_session)
+    return password
+
+
+def random_password_for(login: str) -> str:
+    """A random password that passes the rules for this login (a short login could, by
+    chance, appear inside one)."""
+    while True:
+        password = random_password()
+        try:
+            check_password_rules(password, login)
+        except AccountError:
+            continue
+        return password
 
 
 def random_password() -> str:

@@ -1057,9 +1057,16 @@ class AccessLogPage(Page):
 
 class AccessLogQuery(PageQuery):
     worker_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    worker_external_id: ExternalId | None = Field(
+        None, description="The worker by the sending system's id (no such worker: no rows)"
+    )
     token_id: int | None = Field(None, ge=1, le=2**31 - 1)
     user_id: int | None = Field(None, ge=1, le=2**31 - 1)
-    since: QueryDateTime | None = None
+    since: QueryDateTime | None = Field(None, description="Reads at or after this moment")
+    until: QueryDateTime | None = Field(None, description="Reads before this moment")
+    order: Literal["oldest", "newest"] = Field(
+        "oldest", description="oldest first (the default) or newest first"
+    )
 
 
 # ---------------------------------------------------------------- matching and models
@@ -1205,6 +1212,10 @@ class ModelOut(BaseModel):
     code_version: str
     sha256: str
     promoted_by: dict[str, Any] | None = None
+    promotions: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Every promotion of this version, oldest first: when, by whom, why",
+    )
 
 
 class ModelList(Page):
@@ -1268,6 +1279,9 @@ class JobPage(Page):
 class JobQuery(PageQuery):
     status: JobStatus | None = None
     kind: Annotated[str, Field(pattern=r"^[a-z_]{1,40}$")] | None = None
+    order: Literal["oldest", "newest"] = Field(
+        "oldest", description="oldest first (the default) or newest first"
+    )
 
 
 # ---------------------------------------------------------------- allocation rounds

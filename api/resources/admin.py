@@ -10,9 +10,10 @@ from flask import Blueprint
 from api.auth import create_token, current_principal
 from api.errors import NotFound, ValidationFailed
 from api.extensions import db
-from api.models import AccessLog, ApiToken, Enterprise, User
+from api.models import AccessLog, ApiToken, Enterprise, User, Worker
 from api.openapi import operation
 from api.queries import paginate
+from api.resources.jobs import paginate_newest
 from api.schemas import (
     AccessLogPage,
     AccessLogQuery,
@@ -132,13 +133,24 @@ def list_access_log(query: AccessLogQuery) -> dict[str, Any]:
     stmt = sa.select(AccessLog)
     if query.worker_id:
         stmt = stmt.where(AccessLog.worker_id == query.worker_id)
+    if query.worker_external_id:
+        stmt = stmt.where(
+            AccessLog.worker_id.in_(
+                sa.select(Worker.id).where(Worker.external_id == query.worker_external_id)
+            )
+        )
     if query.token_id:
         stmt = stmt.where(AccessLog.token_id == query.token_id)
     if query.user_id:
         stmt = stmt.where(AccessLog.user_id == query.user_id)
     if query.since:
         stmt = stmt.where(AccessLog.at >= naive_utc(query.since))
-    rows, cursor = paginate(stmt, AccessLog, query)
+    if query.until:
+        stmt = stmt.where(AccessLog.at < naive_utc(query.until))
+    if query.order == "newest":
+        rows, cursor = paginate_newest(stmt, AccessLog, query)
+    else:
+        rows, cursor = paginate(stmt, AccessLog, query)
     people = {
         u.id: u
         for u in db.session.scalars(

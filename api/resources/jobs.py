@@ -14,7 +14,7 @@ from api.extensions import db
 from api.models import ROLES, Job
 from api.openapi import json_response, operation
 from api.queries import paginate
-from api.schemas import JobOut, JobPage, JobQuery
+from api.schemas import JobOut, JobPage, JobQuery, PageQuery, encode_cursor
 
 bp = Blueprint("jobs", __name__, url_prefix="/api/v1")
 
@@ -81,14 +81,29 @@ def get_job(job_id: int) -> dict[str, Any]:
 
 @operation(bp, "/jobs", summary="Background jobs", roles=ROLES, query=JobQuery, response=JobPage)
 def list_jobs(query: JobQuery) -> dict[str, Any]:
-    """The caller's own jobs (an admin's: everyone's), oldest first."""
+    """The caller's own jobs (an admin's: everyone's), oldest first (or newest first)."""
     stmt = _visible(current_principal())
     if query.status:
         stmt = stmt.where(Job.status == query.status)
     if query.kind:
         stmt = stmt.where(Job.kind == query.kind)
-    rows, cursor = paginate(stmt, Job, query)
+    if query.order == "newest":
+        rows, cursor = paginate_newest(stmt, Job, query)
+    else:
+        rows, cursor = paginate(stmt, Job, query)
     return {"items": [job_out(j) for j in rows], "next_cursor": cursor}
+
+
+def paginate_newest(stmt: sa.Select, model: Any, page: PageQuery) -> tuple[list, str | None]:
+    """Keyset pagination on id, newest first: the cursor is the last (oldest) id served."""
+    if page.cursor:
+        stmt = stmt.where(model.id < page.after_id)
+    rows = list(
+        db.session.execute(stmt.order_by(model.id.desc()).limit(page.limit + 1)).scalars()
+    )
+    more = len(rows) > page.limit
+    rows = rows[: page.limit]
+    return rows, encode_cursor(rows[-1].id) if more and rows else None
 
 
 @operation(

@@ -40,6 +40,7 @@ def model_out(meta: dict[str, Any], current: str | None) -> dict[str, Any]:
         "code_version": meta.get("code_version", "unknown"),
         "sha256": meta.get("sha256", ""),
         "promoted_by": meta.get("promoted_by"),
+        "promotions": meta.get("promotions", []),
     }
 
 
@@ -127,7 +128,14 @@ def promote_model(version: str, body: PromoteIn) -> dict[str, Any]:
     model_store.record_promotion(
         root,
         version,
-        {"token_id": principal.token_id, "role": principal.role, "reason": body.reason},
+        {
+            "token_id": principal.token_id,
+            "role": principal.role,
+            # The person, when a signed-in admin (or a token issued to one) promoted it.
+            "user_id": principal.user_id,
+            "name": principal.name,
+            "reason": body.reason,
+        },
     )
     model_store.promote(root, version)
     return model_out(model_store.read_metadata(root, version), version)
