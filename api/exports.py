@@ -14,12 +14,19 @@ import datetime as dt
 import io
 import math
 import numbers
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from flask import Response
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from api.export_words import COLUMNS
+from matcher import labels
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -51,16 +58,135 @@ def _headers(name: str, extension: str) -> dict[str, str]:
     }
 
 
-def table_response(
-    header: Sequence[str], rows: Iterable[Sequence[Any]], name: str, fmt: str
+#: How .xlsx shows each kind of number (COLUMNS' kinds); CSV keeps plain numbers.
+NUMBER_FORMATS = {
+    "int": "#,##0",
+    "number": "#,##0.0",
+    "number3": "0.000",
+    "percent": "0.0%",
+    "km": "0.0",
+    "money": '#,##0 "₫"',
+    "month": "mm/yyyy",
+    "date": "dd/mm/yyyy",
+}
+#: What the summary sheet is called, and its two columns.
+SUMMARY = {"vi": ("Tóm tắt", "Mục", "Giá trị"), "en": ("Summary", "Item", "Value")}
+
+
+@dataclass
+class Sheet:
+    """One table of an export: a named sheet of the .xlsx (the CSV holds the first one).
+
+    ``columns`` are keys of api.export_words.COLUMNS (their words become the header in the
+    export's language; a key without words is shown as it is); ``rows`` are sequences in
+    that order or dicts by key.
+    """
+
+    title_vi: str
+    title_en: str
+    columns: Sequence[str]
+    rows: Iterable[Sequence[Any] | dict[str, Any]]
+
+    def title(self, lang: str) -> str:
+        # Excel: at most 31 characters, none of []:*?/\ in a sheet's name.
+        text = self.title_vi if lang == "vi" else self.title_en
+        return "".join(c for c in text if c not in "[]:*?/\\")[:31]
+
+
+def _kind(key: str) -> str:
+    return COLUMNS.get(key, ("", "", "text"))[2]
+
+
+def header_words(columns: Sequence[str], lang: str) -> list[str]:
+    """A table's header in a language: the column words, or the key where there are none."""
+    pick = 0 if lang == "vi" else 1
+    return [COLUMNS[c][pick] if c in COLUMNS else c for c in columns]
+
+
+def _cell_words(key: str, value: Any, row: dict[str, Any], lang: str) -> Any:
+    """A cell as users read it: codes as words, months as months, lists joined."""
+    kind = _kind(key)
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return None
+    if isinstance(value, bool | np.bool_):
+        return labels.label("yes_no", "yes" if value else "no", lang)
+    if kind.startswith("code:"):
+        table = kind[5:]
+        if table == "fairness_attribute":
+            return " × ".join(
+                labels.label(table, part, lang) for part in str(value).split(fair_cross())
+            )
+        return labels.label(table, str(value), lang)
+    if kind.startswith("code_list:"):
+        parts = value if isinstance(value, list | tuple) else str(value).split(";")
+        return "; ".join(labels.label(kind[10:], str(p).strip(), lang) for p in parts)
+    if kind == "group":
+        return labels.group_label(str(row.get("attribute", "")), str(value), lang)
+    if kind == "group_ref":
+        attribute = str(row.get("attribute", ""))
+        if fair_cross() in attribute:
+            return str(value)
+        return labels.group_label(attribute, str(value), lang)
+    if kind == "month" and isinstance(value, str) and len(value) == 7:
+        return dt.date(int(value[:4]), int(value[5:]), 1)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def fair_cross() -> str:
+    from matcher.fairness import CROSS
+
+    return CROSS
+
+
+def _localised(sheet: Sheet, lang: str) -> Iterator[list[Any]]:
+    for row in sheet.rows:
+        by_key = row if isinstance(row, dict) else dict(zip(sheet.columns, row, strict=True))
+        yield [_cell_words(key, by_key.get(key), by_key, lang) for key in sheet.columns]
+
+
+def export_response(
+    name: str,
+    fmt: str,
+    sheets: Sequence[Sheet],
+    *,
+    lang: str = "vi",
+    summary: Sequence[tuple[str, str, Any]] = (),
 ) -> Response:
-    """Answer a table as CSV (``fmt="csv"``) or .xlsx (``fmt="xlsx"``) named ``name``."""
+    """Answer an export: CSV (the first sheet, with a BOM so Excel reads Vietnamese) or .xlsx
+    (a summary sheet of ``(Vietnamese, English, value)`` items first, then every sheet), in
+    Vietnamese unless ``lang="en"``. The one writer of every export (module docstring)."""
     if fmt == "xlsx":
-        return Response(
-            xlsx_bytes(header, rows), mimetype=XLSX_MIME, headers=_headers(name, "xlsx")
-        )
-    return Response(
-        "\ufeff" + csv_text(header, rows), mimetype="text/csv", headers=_headers(name, "csv")
+        data = workbook_bytes(sheets, lang=lang, summary=summary)
+        return Response(data, mimetype=XLSX_MIME, headers=_headers(name, "xlsx"))
+    first = sheets[0]
+    text = csv_text(header_words(first.columns, lang), _csv_rows(first, lang))
+    return Response("\ufeff" + text, mimetype="text/csv", headers=_headers(name, "csv"))
+
+
+def _csv_rows(sheet: Sheet, lang: str) -> Iterator[list[Any]]:
+    """CSV keeps numbers plain and months as YYYY-MM: it is also read by programs."""
+    for values in _localised(sheet, lang):
+        yield [
+            v.strftime("%Y-%m") if isinstance(v, dt.date) and _kind(k) == "month" else v
+            for k, v in zip(sheet.columns, values, strict=True)
+        ]
+
+
+def table_response(
+    header: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    name: str,
+    fmt: str,
+    *,
+    lang: str = "vi",
+    title: tuple[str, str] = ("Dữ liệu", "Data"),
+    summary: Sequence[tuple[str, str, Any]] = (),
+) -> Response:
+    """Answer one table as CSV (``fmt="csv"``) or .xlsx (``fmt="xlsx"``) named ``name``."""
+    return export_response(
+        name, fmt, [Sheet(title[0], title[1], list(header), rows)], lang=lang, summary=summary
     )
 
 
@@ -73,35 +199,73 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return text.getvalue()
 
 
-def xlsx_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
-    """One sheet in write-only mode; text cells are typed as strings so none is a formula."""
+def _typed(sheet: Any, value: Any, kind: str = "text", bold: bool = False) -> Any:
+    """A write-only cell: text typed as a string (openpyxl would store "=…" as a formula),
+    numbers and dates with their format."""
+    value = _cell(value)
+    cell = WriteOnlyCell(sheet, value=value)
+    if bold:
+        cell.font = Font(bold=True)
+    if isinstance(value, str):
+        cell.data_type = "s"
+    elif isinstance(value, dt.date):
+        cell.number_format = NUMBER_FORMATS["month" if kind == "month" else "date"]
+    elif isinstance(value, numbers.Number) and kind in NUMBER_FORMATS:
+        cell.number_format = NUMBER_FORMATS[kind]
+    return cell
+
+
+def workbook_bytes(
+    sheets: Sequence[Sheet], *, lang: str = "vi", summary: Sequence[tuple[str, str, Any]] = ()
+) -> bytes:
+    """The .xlsx of an export, in write-only mode (a few MB of rows stay a few MB of RAM)."""
     book = Workbook(write_only=True)
-    sheet = book.create_sheet()
-
-    def typed(value: Any) -> Any:
-        value = _cell(value)
-        if isinstance(value, dt.date):
-            cell = WriteOnlyCell(sheet, value=value)
-            cell.number_format = "dd/mm/yyyy"  # the Vietnamese way of writing a date
-            return cell
-        if not isinstance(value, str):
-            return value
-        cell = WriteOnlyCell(sheet, value=value)
-        cell.data_type = "s"  # openpyxl would otherwise store "=…" as a formula
-        return cell
-
-    sheet.append([typed(h) for h in header])
-    for row in rows:
-        sheet.append([typed(v) for v in row])
+    if summary:
+        title, item, value = SUMMARY[lang]
+        sheet = book.create_sheet(title)
+        sheet.column_dimensions["A"].width = 44
+        sheet.column_dimensions["B"].width = 60
+        sheet.append([_typed(sheet, item, bold=True), _typed(sheet, value, bold=True)])
+        for vi, en, figure in summary:
+            kind = "percent" if isinstance(figure, float) and 0 <= figure <= 1 else "number"
+            if isinstance(figure, int):
+                kind = "int"
+            sheet.append([_typed(sheet, vi if lang == "vi" else en), _typed(sheet, figure, kind)])
+    for spec in sheets:
+        sheet = book.create_sheet(spec.title(lang))
+        words = header_words(spec.columns, lang)
+        for index, word in enumerate(words, start=1):
+            width = min(max(10, len(word) + 2), 40)
+            sheet.column_dimensions[get_column_letter(index)].width = width
+        sheet.freeze_panes = "A2"
+        sheet.append([_typed(sheet, w, bold=True) for w in words])
+        kinds = [_kind(c) for c in spec.columns]
+        for values in _localised(spec, lang):
+            sheet.append([_typed(sheet, v, k) for v, k in zip(values, kinds, strict=True)])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
 
 
-def dict_table_response(rows: list[dict[str, Any]], name: str, fmt: str) -> Response:
+def xlsx_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    """One sheet of a header and rows, every cell made safe."""
+    return workbook_bytes([Sheet("Dữ liệu", "Data", list(header), rows)])
+
+
+def dict_table_response(
+    rows: list[dict[str, Any]],
+    name: str,
+    fmt: str,
+    *,
+    lang: str = "vi",
+    title: tuple[str, str] = ("Dữ liệu", "Data"),
+    summary: Sequence[tuple[str, str, Any]] = (),
+) -> Response:
     """Answer a list of flat dicts as a table; the first row's keys are the header."""
     header: list[str] = list(rows[0]) if rows else []
-    return table_response(header, ([row.get(k) for k in header] for row in rows), name, fmt)
+    return export_response(
+        name, fmt, [Sheet(title[0], title[1], header, rows)], lang=lang, summary=summary
+    )
 
 
 #: Template columns Excel must keep as text (leading zeros, long digit strings).

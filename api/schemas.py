@@ -1366,6 +1366,17 @@ class AllocationQuery(PageQuery):
     limit: int = Field(100, ge=1, le=200)
 
 
+class AllocationListQuery(PageQuery):
+    """Rounds newest first; the cursor is the last id served (the next page is older)."""
+
+    limit: int = Field(20, ge=1, le=100)
+
+
+class AllocationPage(BaseModel):
+    items: list[AllocationOut]
+    next_cursor: str | None
+
+
 class ConfirmIn(Strict):
     pair_ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] | None = Field(
         None, max_length=10_000, description="Pairs to refer; all unconfirmed pairs when null"
@@ -1383,8 +1394,12 @@ class ConfirmOut(BaseModel):
     skipped: list[ConfirmSkip]
 
 
+ExportLang = Literal["vi", "en"]
+
+
 class ExportQuery(QueryModel):
     format: Literal["csv", "xlsx"] = "csv"
+    lang: ExportLang = Field("vi", description="Headers and words of the file: vi or en")
 
 
 # ---------------------------------------------------------------- planning (aggregates only)
@@ -1414,6 +1429,7 @@ class PlanningQuery(QueryModel):
     )
     trade: TradeCode | None = None
     area: AreaCodeText | None = None
+    lang: ExportLang = Field("vi", description="Headers and words of a CSV or .xlsx: vi or en")
 
 
 class SeriesQuery(PlanningQuery):
@@ -1453,6 +1469,7 @@ class PlacementQuery(PlanningQuery, TablePage):
 
 class FairnessQuery(TablePage):
     province: Annotated[str, Field(pattern=r"^[0-9]{2}$")] | None = None
+    lang: ExportLang = Field("vi", description="Headers and words of a CSV or .xlsx: vi or en")
     format: Literal["json", "csv", "xlsx", "svg"] = "json"
 
 

@@ -17,13 +17,16 @@ from api.openapi import json_response, operation
 from api.queries import in_province_scope
 from api.schemas import (
     AllocationIn,
+    AllocationListQuery,
     AllocationOut,
+    AllocationPage,
     AllocationQuery,
     ConfirmIn,
     ConfirmOut,
     ExportQuery,
     encode_cursor,
 )
+from matcher import labels
 
 bp = Blueprint("allocations", __name__, url_prefix="/api/v1")
 
@@ -77,8 +80,10 @@ def _pairs(run: AllocationRun, after_id: int, limit: int) -> tuple[list[dict], s
     return items, encode_cursor(rows[-1][0].id) if more and rows else None
 
 
-def allocation_out(run: AllocationRun, after_id: int = 0, limit: int = 100) -> dict[str, Any]:
-    show_pairs = current_principal().role in STAFF and run.status == "done"
+def allocation_out(
+    run: AllocationRun, after_id: int = 0, limit: int = 100, *, with_pairs: bool = True
+) -> dict[str, Any]:
+    show_pairs = with_pairs and current_principal().role in STAFF and run.status == "done"
     pairs, cursor = _pairs(run, after_id, limit) if show_pairs else (None, None)
     return {
         "id": run.id,
@@ -146,6 +151,27 @@ def create_allocation(body: AllocationIn) -> Any:
     )
     response.headers["Location"] = f"/api/v1/allocations/{run.id}"
     return response
+
+
+@operation(
+    bp,
+    "/allocations",
+    summary="Allocation rounds of the caller's scope, newest first (summaries, no pairs)",
+    roles=PROPOSERS,
+    query=AllocationListQuery,
+    response=AllocationPage,
+)
+def list_allocations(query: AllocationListQuery) -> dict[str, Any]:
+    stmt = sa.select(AllocationRun).where(
+        in_province_scope(current_principal(), AllocationRun.province_scope)
+    )
+    if query.cursor:
+        stmt = stmt.where(AllocationRun.id < query.after_id)
+    runs = db.session.scalars(stmt.order_by(AllocationRun.id.desc()).limit(query.limit + 1)).all()
+    more = len(runs) > query.limit
+    runs = runs[: query.limit]
+    items = [allocation_out(run, with_pairs=False) for run in runs]
+    return {"items": items, "next_cursor": encode_cursor(runs[-1].id) if more and runs else None}
 
 
 @operation(
@@ -220,4 +246,14 @@ def export_allocation(run_id: int, query: ExportQuery) -> Response:
         if cursor is None:
             break
         after = int(cursor)
-    return table_response(header, rows, f"phan-bo-{run.id}", query.format)
+    confirmed = sum(1 for row in rows if row[-1])
+    return table_response(
+        header, rows, f"phan-bo-{run.id}", query.format, lang=query.lang,
+        title=("Cặp đề xuất", "Proposed pairs"),
+        summary=[
+            ("Đợt phân bổ", "Allocation round", run.id),
+            ("Cách phân bổ", "Policy", labels.label("allocation_policy", run.policy, query.lang)),
+            ("Số cặp đề xuất", "Pairs proposed", len(rows)),
+            ("Đã giới thiệu", "Referred", confirmed),
+        ],
+    )  # fmt: skip

@@ -21,13 +21,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response, current_app, g
 
 from api import charts
 from api import planning as svc
 from api.auth import current_principal
 from api.errors import ApiError, Forbidden, ValidationFailed
-from api.exports import XLSX_MIME, dict_table_response
+from api.exports import XLSX_MIME, Sheet, export_response
 from api.models import Job
 from api.openapi import operation
 from api.queries import page_of
@@ -46,7 +46,7 @@ from api.schemas import (
     SeriesQuery,
     TableOut,
 )
-from matcher import clock
+from matcher import clock, labels
 from matcher.places import gazetteer
 from matcher.planning import MIN_CELL
 
@@ -59,6 +59,7 @@ WITH_CHART = {**TABLES, SVG_MIME: "SVG chart"}
 PEOPLE_KINDS = ("supply", "hires")
 GAP_TITLE = "Thiếu hụt cung – cầu / supply–demand gap"
 PLAN_TITLE = "Kế hoạch mở lớp / course plan"
+PLAN_TITLES = ("Kế hoạch mở lớp", "Course plan")
 _rendered_lock = threading.Lock()
 
 
@@ -161,6 +162,7 @@ def planning_operation(
                         status=503,
                     )
                 return accepted(found)
+            g.planning_computed_at = found.row.computed_at
             if query.format == "json":
                 return _with_freshness(fn(query, found.bundle), found)
             return _with_freshness(_rendered(fn, query, found), found)
@@ -216,6 +218,51 @@ def _require_one(frame: pd.DataFrame, what: str) -> None:
             f"exactly one series; the filters select {len(frame)}",
             errors=[{"field": "trade", "message": f"choose one trade and one area for the {what}"}],
         )
+
+
+def _moment_vn(moment: dt.datetime) -> str:
+    """A stored UTC moment as Vietnam's clock shows it (UTC+7, no daylight saving)."""
+    return (moment + dt.timedelta(hours=7)).strftime("%d/%m/%Y %H:%M")
+
+
+def _summary(
+    bundle: svc.Bundle, query: Any, title: tuple[str, str], *figures: tuple[str, str, Any]
+) -> list[tuple[str, str, Any]]:
+    """The summary sheet of a planning export: what it is, whose, as of when, which filters,
+    then its own figures. The stale flag is not written: a file is made once per stored
+    result, and whether that result is still current changes after (X-Stale says)."""
+    scope = bundle.scope
+    lang = getattr(query, "lang", "vi")
+    province = gazetteer().province(scope.province_code) if scope.province_code else None
+    where = province.name if province is not None else ("Cả nước" if lang == "vi" else "All")
+    computed = g.get("planning_computed_at")
+    items = [
+        ("Báo cáo", "Report", title[0] if lang == "vi" else title[1]),
+        ("Tỉnh", "Province", where),
+        ("Cấp khu vực", "Area level", labels.label("area_level", scope.area_level, lang)),
+        ("Tính đến ngày", "As of", scope.today),
+        ("Số liệu tính lúc (giờ Việt Nam)", "Computed at (Vietnam time)",
+         _moment_vn(computed) if computed else ""),
+    ]  # fmt: skip
+    if getattr(query, "trade", None):
+        items.append(("Nghề", "Trade", labels.label("trade", query.trade, lang)))
+    if getattr(query, "area", None):
+        items.append(("Khu vực", "Area", query.area))
+    return items + list(figures)
+
+
+def _export(
+    query: Any, bundle: svc.Bundle, name: str, title: tuple[str, str],
+    sheets: list[Sheet], *figures: tuple[str, str, Any],
+) -> Response:  # fmt: skip
+    return export_response(
+        name, query.format, sheets, lang=query.lang,
+        summary=_summary(bundle, query, title, *figures),
+    )  # fmt: skip
+
+
+def _sheet(vi: str, en: str, rows: list[dict[str, Any]], columns: list[str] | None = None) -> Sheet:
+    return Sheet(vi, en, columns if columns is not None else (list(rows[0]) if rows else []), rows)
 
 
 # ---------------------------------------------------------------- series
@@ -282,7 +329,12 @@ def get_series(query: SeriesQuery, bundle: svc.Bundle) -> Any:
             for item in items
             for month, value in zip(shown, item["values"], strict=True)
         ]
-        return dict_table_response(rows, "chuoi-so-lieu", query.format)
+        columns = ["kind", "trade", "area_level", "area_code", "area_name", "month", "value"]
+        return _export(
+            query, bundle, "chuoi-so-lieu", ("Chuỗi số liệu theo tháng", "Monthly series"),
+            [_sheet("Chuỗi theo tháng", "Monthly series", rows, columns)],
+            ("Số chuỗi", "Series", len(items)), ("Số tháng", "Months", len(shown)),
+        )  # fmt: skip
     if query.format == "svg":
         lines = [
             (f"{item['kind']} · {item['trade']} · {item['area_name']}", item["values"])
@@ -415,7 +467,22 @@ def get_forecasts(query: ForecastQuery, bundle: svc.Bundle) -> Any:
             for item in items
             for point in item["forecast"]
         ]
-        return dict_table_response(rows, "du-bao", query.format)
+        columns = [*key_cols, "method", "month", "point", "lo80", "hi80", "lo95", "hi95"]
+        lang = query.lang
+        served_words = [
+            (f"Phương pháp đang dùng: {labels.label('series_kind', k[0])} · "
+             f"{labels.label('area_level', k[1])}",
+             f"Method served: {labels.label('series_kind', k[0], 'en')} · "
+             f"{labels.label('area_level', k[1], 'en')}",
+             labels.label("forecast_method", v, lang))
+            for k, v in result.chosen.items()
+        ]  # fmt: skip
+        return _export(
+            query, bundle, "du-bao", ("Dự báo nhu cầu tuyển dụng", "Demand forecast"),
+            [_sheet("Dự báo", "Forecast", rows, columns),
+             _sheet("Kiểm định", "Backtest", _backtest_rows(result))],
+            ("Số chuỗi", "Series", len(items)), *served_words,
+        )  # fmt: skip
     if query.format == "svg":
         _require_one(series, "forecast chart")
         item = items[0]
@@ -470,6 +537,21 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
+def _with_training(totals: pd.DataFrame, pipeline: pd.DataFrame) -> pd.DataFrame:
+    """A total row per trade × area, with the people now in training there and the 12-month
+    demand's own bands (the gap's bands come from the demand's uncertainty alone:
+    matcher.planning.gaps), so a planner sees demand, training and gap side by side."""
+    people = pipeline.groupby(["trade", "area_code"])["people"].sum()
+    index = pd.MultiIndex.from_frame(totals[["trade", "area_code"]])
+    counted = people.reindex(index).fillna(0).to_numpy(dtype=float)
+    # A count of 1–9 people is hidden, as everywhere in planning (MIN_CELL).
+    hidden = (counted > 0) & (counted < MIN_CELL)
+    totals = totals.assign(people_in_training=np.where(hidden, np.nan, counted))
+    for q in ("lo80", "hi80", "lo95", "hi95"):
+        totals[f"demand_{q}"] = (totals[f"gap_{q}"] + totals["expected_supply"]).clip(lower=0)
+    return totals
+
+
 @planning_operation(
     "/gaps",
     summary="Expected demand minus expected supply per trade × area",
@@ -488,9 +570,18 @@ def get_gaps(query: GapQuery, bundle: svc.Bundle) -> Any:
     except svc.NotEnoughHistory as error:
         return _nothing_yet(query, error, title=GAP_TITLE, items=[])
     gaps = _filter(gaps, query)
-    totals = svc.gap_totals(gaps)
+    totals = _with_training(svc.gap_totals(gaps), inputs["pipeline"])
     if query.format in ("csv", "xlsx"):
-        return dict_table_response(_records(gaps), "thieu-hut", query.format)
+        total = _records(totals)
+        return _export(
+            query, bundle, "thieu-hut", ("Thiếu hụt lao động", "Labour shortfall"),
+            [_sheet("Tổng 12 tháng", "12-month totals", total),
+             _sheet("Theo tháng", "By month", _records(gaps[gaps["scope"] == "month"]))],
+            ("Nhu cầu dự kiến 12 tháng (chỗ)", "Expected demand, 12 months (places)",
+             round(float(totals["expected_demand"].sum()), 1)),
+            ("Thiếu hụt 12 tháng (người)", "Gap, 12 months (people)",
+             round(float(totals["gap"].sum()), 1)),
+        )  # fmt: skip
     if query.format == "svg":
         by_area = totals.groupby("area_name", sort=True)[["gap", "gap_lo80", "gap_hi80"]].sum(
             min_count=1
@@ -543,7 +634,12 @@ def get_course_plan(query: CoursePlanQuery, bundle: svc.Bundle) -> Any:
     rows = _filter(result.rows, query)
     summary = _filter(result.summary, query)
     if query.format in ("csv", "xlsx"):
-        return dict_table_response(_records(rows), "ke-hoach-dao-tao", query.format)
+        return _export(
+            query, bundle, "ke-hoach-dao-tao", PLAN_TITLES,
+            [_sheet("Kế hoạch mở lớp", "Course plan", _records(rows)),
+             _sheet("Theo nghề và khu vực", "By trade and area", _records(summary))],
+            *_plan_figures(rows, summary),
+        )  # fmt: skip
     items, cursor = page_of(_records(rows), query)
     return {
         "title": PLAN_TITLE,
@@ -555,6 +651,20 @@ def get_course_plan(query: CoursePlanQuery, bundle: svc.Bundle) -> Any:
         "excluded_offers": _records(result.excluded_offers),
         "next_cursor": cursor,
     }
+
+
+def _plan_figures(rows: pd.DataFrame, summary: pd.DataFrame) -> list[tuple[str, str, Any]]:
+    def total(frame: pd.DataFrame, column: str) -> float:
+        return round(float(frame[column].sum()), 1) if column in frame.columns else 0.0
+
+    return [
+        ("Số lớp", "Classes", int(rows["cohorts"].sum()) if len(rows) else 0),
+        ("Số chỗ học", "Places", int(rows["places"].sum()) if len(rows) else 0),
+        ("Người được tuyển dự kiến", "Expected hires", total(rows, "expected_hires")),
+        ("Thiếu người 12 tháng", "Shortfall, 12 months", total(summary, "shortfall")),
+        ("Thiếu hụt được bù", "Gap closed", total(summary, "gap_closed")),
+        ("Thiếu hụt còn lại", "Remaining gap", total(summary, "remaining_gap")),
+    ]
 
 
 # ---------------------------------------------------------------- placement results
@@ -577,7 +687,13 @@ def get_placement_results(query: PlacementQuery, bundle: svc.Bundle) -> Any:
     if query.area and "area_code" in frame.columns:
         frame = frame[frame["area_code"] == query.area]
     if query.format in ("csv", "xlsx"):
-        return dict_table_response(_records(frame), f"ket-qua-viec-lam-{query.by}", query.format)
+        by_vi = "cơ sở đào tạo" if query.by == "provider" else "khóa đào tạo"
+        return _export(
+            query, bundle, f"ket-qua-viec-lam-{query.by}",
+            (f"Kết quả việc làm theo {by_vi}", f"Placement results by {query.by}"),
+            [_sheet("Kết quả việc làm", "Placement results", _records(frame))],
+            ("Số dòng", "Rows", len(frame)),
+        )  # fmt: skip
     if query.format == "svg":
         label = "provider" if query.by == "provider" else "name"
         title = "Tỷ lệ có việc của học viên tốt nghiệp / graduates hired, by " + query.by
@@ -621,7 +737,16 @@ def get_fairness(query: FairnessQuery, bundle: svc.Bundle) -> Any:
     gate = audit["gate"]
     groups = report["groups"]
     if query.format in ("csv", "xlsx"):
-        return dict_table_response(groups, "kiem-toan-cong-bang", query.format)
+        return _export(
+            query, bundle, "kiem-toan-cong-bang",
+            ("Kiểm toán công bằng", "Fairness audit"),
+            [_sheet("Theo nhóm", "By group", groups),
+             _sheet("Không rõ", "Not known", report["unknowns"])],
+            ("Đạt ngưỡng công bằng", "Passes the fairness gate",
+             labels.label("yes_no", "yes" if gate.passed else "no", query.lang)),
+            ("Nhận định", "Verdict", gate.reason),
+            ("Số người", "People", report["overall"].get("people")),
+        )  # fmt: skip
     if query.format == "svg":
         single = [g for g in groups if "×" not in str(g["attribute"])]
         return _svg(

@@ -16,8 +16,8 @@ from api.web import common
 
 def init_app(app: Flask) -> None:
     """Bind sign-in, CSRF, languages and compression, then the page blueprints."""
-    from api.web import account, admin, commitments, planning, uploads, workers
+    from api.web import account, admin, commitments, planning, rounds, uploads, workers
 
     common.init_extensions(app)
-    for module in (account, workers, uploads, commitments, planning, admin):
+    for module in (account, workers, uploads, commitments, planning, rounds, admin):
         app.register_blueprint(module.bp)

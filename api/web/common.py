@@ -248,6 +248,14 @@ def safe_next(target: str | None, default: str) -> str:
     return target
 
 
+def trade_choices() -> list[tuple[str, str]]:
+    """Every trade as (code, word in the page's language), for a select."""
+    from matcher.taxonomy import load_taxonomy
+
+    pick = lang() == "vi"
+    return [(t.code, t.label_vi if pick else t.label_en) for t in load_taxonomy().trades()]
+
+
 def nav_items() -> list[tuple[str, str]]:
     """The menu of the signed-in user's role: only what they may open."""
     if not current_user.is_authenticated:
@@ -261,6 +269,8 @@ def nav_items() -> list[tuple[str, str]]:
         items.append((url_for("uploads.index"), _("Upload a list")))
     if may("planning.get_forecasts"):
         items.append((url_for("page_planning.overview"), _("Planning")))
+    elif may("allocations.create_allocation"):
+        items.append((url_for("page_rounds.index"), _("Allocation rounds")))
     if current_user.role == "admin":
         items.append((url_for("page_admin.index"), _("Administration")))
     return items

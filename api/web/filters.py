@@ -92,6 +92,8 @@ def province(code: Any) -> str:
 
 
 def register(app: Flask) -> None:
+    from api.web.common import safe_next
+
     app.jinja_env.filters.update(
         money=money,
         number=number,
@@ -104,4 +106,5 @@ def register(app: Flask) -> None:
         labels=code_labels,
         reason=reason_text,
         msg=split_message,
+        safe_back=lambda target: safe_next(target, "/"),
     )

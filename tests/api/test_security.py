@@ -40,10 +40,12 @@ def _cells_of_csv(text: str) -> list[str]:
 
 
 def _live_formulas(data: bytes) -> list[str]:
-    """Cells Excel would evaluate: typed as formulas, or text starting with a trigger."""
-    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    """Cells Excel would evaluate, on any sheet: typed as formulas, or text starting with a
+    trigger."""
+    book = openpyxl.load_workbook(io.BytesIO(data))
     return [
         str(cell.value)
+        for sheet in book.worksheets
         for row in sheet.iter_rows()
         for cell in row
         if cell.data_type == "f"
@@ -94,7 +96,8 @@ def test_allocation_export_writes_no_live_formula(client, world, auth, fmt):
         assert _live_formulas(response.data) == []
         values = [
             c.value
-            for r in openpyxl.load_workbook(io.BytesIO(response.data)).active.iter_rows()
+            for sheet in openpyxl.load_workbook(io.BytesIO(response.data)).worksheets
+            for r in sheet.iter_rows()
             for c in r
         ]
         assert "'" + EVIL_NAME in values

@@ -76,6 +76,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     site.cli("init-db")
     site.cli("demo", "--workers", "1500", "--enterprises", "30", "--courses", "60", "--no-train")
     _make_users(env)
+    # Planner pages read stored planning results: compute them once, as the refresh job would.
+    site.cli("planning-refresh")
     site.logins = {role: f"thu-{role}" for role in ROLES}
     port = _free_port()
     log = (folder / "server.log").open("wb")
@@ -121,6 +123,21 @@ with app.app_context():
     db.session.commit()
 """
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True)
+
+
+@pytest.fixture(scope="session")
+def consumer(site: Site) -> Iterator[subprocess.Popen]:
+    """A real job consumer (`caunoi worker`) beside the server, for the tests that watch a
+    job run to its end (training, a planning refresh, an allocation round)."""
+    log = (Path(site.env["CAUNOI_JOBS_SQLITE"]).parent / "consumer.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "worker", "--no-schedule"],
+        cwd=ROOT, env=site.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    yield process
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=30)
+    log.close()
 
 
 @pytest.fixture(scope="session")
