@@ -1009,15 +1009,16 @@ def course_plan(
     * no class is opened under ``min_cohort`` places: no centre runs a class of one or
       three. An offer whose ``cohort_size`` is under it cannot be used
       (``CoursePlan.excluded_offers``). A month's remainder too small for a class is
-      merged, in this order: into a class of the same area in reach (ready up to
-      MAX_WAIT_MONTHS earlier — graduates wait a month or two — or up to that much later,
-      which then starts earlier: never later than the month it serves); into one class
-      ready for this month that also takes the next months' need (up to MAX_WAIT_MONTHS
-      ahead); into a class of the same provider opened for a neighbouring area of the
-      trade (same window); or, when it is at least half of ``min_cohort``, it is rounded
-      up to ``min_cohort`` places: a class at least half full of real demand is worth
-      running (and its extra graduates serve later months first), while a class of ten
-      for one or two places' worth of demand would invent demand. What stays is reason
+      merged, in this order: into a class in reach (ready up to MAX_WAIT_MONTHS earlier —
+      graduates wait a month or two — or up to that much later, which then starts earlier:
+      never later than the month it serves), the area's own classes first, then the same
+      provider's class for a neighbouring area of the trade; into one new class ready for
+      this month that also takes the next months' need (up to MAX_WAIT_MONTHS ahead);
+      after every area is planned, into any such class again; or, when it is at least half
+      of ``min_cohort``, it is rounded up to ``min_cohort`` places: a class at least half
+      full of real demand is worth running (and its extra graduates serve later months
+      first), while a class of ten for one or two places' worth of demand would invent
+      demand. What stays is reason
       "below_min_cohort";
     * the offers of the same area are used first, for every trade × area (biggest shortfall
       first), so a provider's capacity serves its own area before others; then the other
@@ -1247,11 +1248,10 @@ def _plan_summary(
         left_places = np.where(reachable, _places_for(remaining, yield_per_place[:, None]), 0.0)
     under_a_class = (left_places > 0) & (left_places < min_cohort)
     room = shut_room + np.where(under_a_class & (spare_room >= left_places), spare_room, 0.0)
-    below_min_places = np.minimum(left_places, room) if min_cohort > 1 else 0.0 * left_places
+    # With min_cohort=1 nothing is under a class and no offer is shut: all zero.
+    below_min_places = np.minimum(left_places, room)
     below = np.where(
-        reachable,
-        np.minimum(remaining, below_min_places * yield_per_place[:, None]),
-        0.0,
+        reachable, np.minimum(remaining, below_min_places * yield_per_place[:, None]), 0.0
     )
     below_min = below.sum(axis=1)
     cap = np.where(reachable, remaining - below, 0.0).sum(axis=1)

@@ -624,8 +624,8 @@ def get_course_plan(query: CoursePlanQuery, bundle: svc.Bundle) -> Any:
     demand starts (lead time = course length), within each provider's capacity and never in
     a class under `min_cohort` places (small remainders are merged into a neighbouring
     month's or area's class); `summary` gives per trade × area the gap, what the plan
-    closes, what remains and why; `excluded_offers` the offers whose classes are too
-    small to use."""
+    closes, what remains and why (`below_min_cohort`: too small for a class), and the
+    `min_cohort` it was planned with."""
     scope = bundle.scope
     try:
         result = bundle.part("course_plan")
@@ -647,8 +647,6 @@ def get_course_plan(query: CoursePlanQuery, bundle: svc.Bundle) -> Any:
         "horizon": svc.HORIZON,
         "items": items,
         "summary": _records(summary),
-        "min_cohort": result.min_cohort,
-        "excluded_offers": _records(result.excluded_offers),
         "next_cursor": cursor,
     }
 

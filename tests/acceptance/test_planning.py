@@ -18,6 +18,7 @@ from api.auth import create_token
 from api.cli import import_frames, run_training
 from api.extensions import db
 from matcher import clock, model_store
+from matcher import planning as plan_module
 from matcher.demo import generate
 from tests.acceptance.worlds import RUN_WORLDS, demo_config, registry_app
 
@@ -156,8 +157,9 @@ def test_forecasts_say_which_method_serves_and_how_it_backtested(demo):
 def test_course_plan_closes_what_capacity_and_lead_time_allow(demo):
     """Acceptance: the plan closes every forecast shortfall that a course can still reach in
     time within the providers' capacity, and what stays open is explained: by lead time
-    (the months too soon for the trade's shortest course) or by capacity (every offer that
-    could have reached it is used up). Never above a provider's capacity.
+    (the months too soon for the trade's shortest course), by capacity (every offer that
+    could have reached it is used up) or as too small for a class (the minimum class size:
+    test_course_plan_opens_no_class_under_the_minimum). Never above a provider's capacity.
 
     (Until 2026-12 this asserted "≥ 95 % of the reachable shortfall is closed"; how much
     capacity binds depends on the day and the seed, so the invariant is asserted instead.)
@@ -174,11 +176,12 @@ def test_course_plan_closes_what_capacity_and_lead_time_allow(demo):
     offers, gaps = served.bundle.inputs["offers"], served.bundle.gaps
 
     # Every place of the shortfall is closed or left open for a stated reason (the answer
-    # rounds each figure to 3 decimals).
+    # rounds each figure to 3 decimals): lead time, capacity, or too small for a class.
     explained = (
         summary["gap_closed"]
         + summary["remaining_gap_lead_time"]
         + summary["remaining_gap_capacity"]
+        + summary["remaining_gap_below_min"]
     )
     no_placement = summary["reason"].fillna("").str.contains("no_placement")
     np.testing.assert_allclose(
@@ -228,6 +231,55 @@ def test_course_plan_closes_what_capacity_and_lead_time_allow(demo):
         <= rows["cohorts"]
         * sizes.reindex(pd.MultiIndex.from_frame(rows[["provider", "trade"]])).to_numpy()
     ).all()
+
+
+def test_course_plan_opens_no_class_under_the_minimum(demo):
+    """Acceptance: a plan a centre could run. No cohort has fewer than the minimum class
+    size (CAUNOI_MIN_COHORT, 10) nor more than the provider's largest class; what the
+    minimum leaves open is under one minimum class's expected hires per trade × area; and
+    the plan closes as much as the same plan without a minimum, less what it leaves below
+    the minimum and, per trade where capacity binds, at most one class's worth of seats
+    left too few for a class."""
+    app, tokens = demo.app, demo.tokens
+    body = _get(app, tokens, "/course-plan", limit=2000).get_json()
+    assert body["next_cursor"] is None
+    min_cohort = app.config["MIN_COHORT"]
+    assert min_cohort == 10
+    rows = pd.DataFrame(body["items"])
+    summary = pd.DataFrame(body["summary"])
+    assert (summary["min_cohort"] == min_cohort).all()  # the answer says what it used
+
+    assert (rows["places"] >= min_cohort).all()
+    sizes = rows["cohort_sizes"]
+    assert (sizes.map(min) >= min_cohort).all()
+    assert (sizes.map(sum) == rows["places"]).all() and (sizes.map(len) == rows["cohorts"]).all()
+    assert (rows["places_by_area"].map(sum) == rows["places"]).all()
+    served = svc.served(svc.Scope(None, "former_district", clock.today())).bundle
+    offers = served.inputs["offers"].set_index(["provider", "trade"])
+    largest = offers["cohort_size"].reindex(pd.MultiIndex.from_frame(rows[["provider", "trade"]]))
+    assert (sizes.map(max) <= largest.to_numpy()).all()
+
+    # What the minimum leaves open, per trade × area, is less than one minimum class would
+    # yield (a whole class's worth would have been opened, merged or rounded up).
+    one_class = min_cohort * summary["completion_rate"] * summary["placement_rate"]
+    assert (summary["remaining_gap_below_min"] < one_class + 1e-3).all()
+    open_ = summary["remaining_gap_below_min"] > 1e-3
+    assert summary.loc[open_, "reason"].str.contains("below_min_cohort").all()
+
+    # The same inputs without a minimum: per trade, the minimum costs no more than what it
+    # leaves below the minimum and one class's worth where capacity binds.
+    inputs, today = served.inputs, clock.today()
+    unlimited = plan_module.course_plan(
+        served.gaps, inputs["offers"], inputs["placement"], inputs["completion"],
+        first_month=pd.Period(today, "M"), horizon=svc.HORIZON, today=today, min_cohort=1,
+    ).summary  # fmt: skip
+    before = unlimited.groupby("trade")["gap_closed"].sum()
+    after = summary.groupby("trade")[["gap_closed", "remaining_gap_below_min"]].sum()
+    class_of_trade = one_class.groupby(summary["trade"]).max()
+    lost = before.reindex(after.index) - after["gap_closed"]
+    allowed = after["remaining_gap_below_min"] + class_of_trade + 1e-2
+    assert (lost <= allowed).all(), pd.DataFrame({"lost": lost, "allowed": allowed})
+    assert summary["gap_closed"].sum() >= 0.99 * unlimited["gap_closed"].sum()
 
 
 def test_placement_results_by_provider_and_course_have_intervals(demo):
