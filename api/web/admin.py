@@ -123,6 +123,7 @@ def index() -> Any:
         "tokens": _count(live_tokens),
         "models": len(models["items"]),
         "serving": models["serving"],
+        "current": models["current_version"],
         "active_jobs": _count(sa.select(Job.id).where(Job.status.in_(("queued", "running")))),
         "failed_jobs": _count(sa.select(Job.id).where(Job.status == "failed")),
         "reads_30d": _count(
