@@ -102,6 +102,8 @@ COLUMNS: dict[str, Words] = {
         "number",
     ),
     "min_cohort": ("Sĩ số tối thiểu", "Minimum class size", "int"),
+    "areas_served": ("Các khu vực được phục vụ", "Areas served", "text"),
+    "places_by_area": ("Số chỗ theo khu vực", "Places by area", "text"),
     "reason": ("Lý do còn thiếu", "Why some stays open", "code:plan_reason"),
     # placement results
     "course_id": ("Mã số khóa", "Course id", "int"),

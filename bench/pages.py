@@ -88,6 +88,9 @@ def main() -> None:
          "caseworker", "--password", PASSWORD)  # fmt: skip
     _cli(env, "user", "create", "--login", "do-dn", "--name", "Đo tốc độ DN", "--role",
          "enterprise", "--enterprise", enterprise, "--password", PASSWORD)  # fmt: skip
+    _cli(env, "user", "create", "--login", "do-kh", "--name", "Đo tốc độ KH", "--role",
+         "planner", "--password", PASSWORD)  # fmt: skip
+    _cli(env, "planning-refresh")  # what the consumer's first refresh stores
     print(f"demo of {args.workers} workers ready in {time.perf_counter() - started:.0f} s")
     port = _port()
     url = f"http://127.0.0.1:{port}"
@@ -117,6 +120,12 @@ def main() -> None:
                 ("commitments", "/commitments"),
                 ("commitment", f"/commitments/{commitment_id}"),
                 ("post", "/commitments/new"),
+            ],
+            "do-kh": [
+                ("overview", "/planning"),
+                ("forecast", "/planning/forecast"),
+                ("course plan", "/planning/course-plan"),
+                ("fairness", "/planning/fairness"),
             ],
         }
         measure(url, pages, args.runs)
@@ -173,7 +182,7 @@ def measure(url: str, pages: dict[str, list[tuple[str, str]]], runs: int) -> Non
     )
     print(f"{'page':<24} {'HTML KB':>8} {'raw KB':>8} {'cold s':>8} {'cached s':>9}")
     for login, name, sent, raw, cold, warm in rows:
-        who = "caseworker" if login == "do-cb" else "enterprise"
+        who = {"do-cb": "caseworker", "do-dn": "enterprise", "do-kh": "planner"}[login]
         print(
             f"{who + ' ' + name:<24} {sent / 1024:8.1f} {raw / 1024:8.1f} {cold:8.2f} {warm:9.2f}"
         )

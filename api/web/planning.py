@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, json, request
+from flask import Blueprint, Response, abort, current_app, json, request
 from flask_babel import gettext as _
 from markupsafe import Markup
 
@@ -105,6 +105,11 @@ def _areas(items: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return sorted(found, key=lambda a: a[1])
 
 
+def _month(text: str) -> str:
+    """A YYYY-MM month as Vietnamese write it: 12/2026."""
+    return f"{text[5:]}/{text[:4]}"
+
+
 def _word(kind: str, code: str | None) -> str:
     return labels.label(kind, code, lang())
 
@@ -149,7 +154,7 @@ def overview() -> Any:
             [by_area[n][1] for n in names],
             [by_area[n][2] for n in names],
             caption=_("Positive: people missing; negative: more graduates than places; "
-                      "whiskers: 80 % interval."),
+                      "whiskers: %(range)s interval.", range="80 %"),
         )  # fmt: skip
     totals = {
         key: sum((r.get(key) or 0.0) for r in rows)
@@ -191,16 +196,25 @@ def _backtest_words(answer: dict[str, Any], kind: str, area_level: str) -> dict[
 @page("planning.get_forecasts")
 def forecast() -> Any:
     """One series' forecast: the chart, the months, and the backtest in plain words."""
-    values = _args("kind", "trade", "area", "area_level", kind="demand", limit=1)
-    answer, errors = _ask(planning_api.get_forecasts, ForecastQuery, values)
-    if "job" in answer:
-        return _waiting(answer)
-    listing, _unused = _ask(
-        planning_api.get_forecasts, ForecastQuery,
-        {"kind": values["kind"], "trade": values.get("trade"), "limit": 500},
-    )  # fmt: skip
-    items = answer.get("items", [])
-    item = items[0] if items else None
+    values = _args("kind", "trade", "area", kind="demand", limit=500)
+    listing, errors = _ask(
+        planning_api.get_forecasts, ForecastQuery, {k: v for k, v in values.items() if k != "area"}
+    )
+    if "job" in listing:
+        return _waiting(listing)
+    series = listing.get("items", [])
+    answer = listing
+    if values.get("area"):
+        answer, more = _ask(planning_api.get_forecasts, ForecastQuery, {**values, "limit": 1})
+        errors = {**errors, **more}
+        item = (answer.get("items") or [None])[0]
+    else:
+        # No area chosen: the province's own total of the busiest trade, the figure a
+        # planner starts from (the busiest series when there is no province total).
+        def busy(i: dict[str, Any]) -> tuple[bool, float]:
+            return i["area_level"] == "province", sum(h["value"] or 0 for h in i["history"])
+
+        item = max(series, key=busy, default=None)
     drawn = None
     words = None
     if item is not None:
@@ -209,9 +223,9 @@ def forecast() -> Any:
         drawn = chart(
             charts.forecast_chart,
             _("Forecast") + ": " + name,
-            [h["month"] for h in item["history"]],
+            [_month(h["month"]) for h in item["history"]],
             [h["value"] for h in item["history"]],
-            [p["month"] for p in item["forecast"]],
+            [_month(p["month"]) for p in item["forecast"]],
             [p["point"] for p in item["forecast"]],
             [p["lo80"] for p in item["forecast"]],
             [p["hi80"] for p in item["forecast"]],
@@ -220,7 +234,6 @@ def forecast() -> Any:
             caption=_("Method") + ": " + _word("forecast_method", item["method"]),
         )
         words = _backtest_words(answer, item["kind"], item["area_level"])
-    series = [] if "job" in listing else listing.get("items", [])
     return render(
         "web/planning/forecast.html",
         answer=answer,
@@ -261,12 +274,12 @@ def gaps() -> Any:
         drawn = chart(
             charts.bar_chart,
             _("Shortfall by month"),
-            [f"{m[5:]}/{m[:4]}" for m in ordered],
+            [_month(m) for m in ordered],
             [by_month[m]["gap"] for m in ordered],
             [by_month[m]["gap_lo80"] for m in ordered],
             [by_month[m]["gap_hi80"] for m in ordered],
             caption=_("Positive: people missing; negative: more graduates than places; "
-                      "whiskers: 80 % interval."),
+                      "whiskers: %(range)s interval.", range="80 %"),
         )  # fmt: skip
     all_areas, _unused = _ask(planning_api.get_gaps, GapQuery, {**_args("area_level"), "limit": 1})
     return render(
@@ -306,7 +319,9 @@ def course_plan() -> Any:
     except ValueError:
         start = 0
     shown = items[start : start + PAGE_SIZE]
-    summary = [r for r in answer.get("summary", []) if (r.get("shortfall") or 0) > 0.05]
+    rows = answer.get("summary", [])
+    min_cohort = next((r["min_cohort"] for r in rows if r.get("min_cohort")), None)
+    summary = [r for r in rows if (r.get("shortfall") or 0) > 0.05]
     summary.sort(key=lambda r: -(r.get("remaining_gap") or 0))
     all_areas, _unused = _ask(
         planning_api.get_course_plan, CoursePlanQuery, {**_args("area_level"), "limit": 1}
@@ -320,6 +335,7 @@ def course_plan() -> Any:
         page_size=PAGE_SIZE,
         sort=sort,
         sorts=PLAN_SORTS,
+        min_cohort=min_cohort or current_app.config["MIN_COHORT"],
         summary=summary,
         totals={
             "classes": sum(r.get("cohorts") or 0 for r in items),
@@ -343,6 +359,7 @@ def placement() -> Any:
     """Placement and 90-day retention per provider or course, with Wilson intervals."""
     values = _args("trade", "by", by="provider", limit=2000)
     answer, errors = _ask(planning_api.get_placement_results, PlacementQuery, values)
+    values.setdefault("by", "provider")  # a bad one was dropped (and named)
     if "job" in answer:
         return _waiting(answer)
     items = [r for r in answer.get("items", []) if not r.get("suppressed")]
@@ -359,7 +376,7 @@ def placement() -> Any:
             [r.get("hire_rate") for r in items],
             [r.get("hire_rate_low") for r in items],
             [r.get("hire_rate_high") for r in items],
-            caption=_("Whiskers: 95 % interval (Wilson)."),
+            caption=_("Whiskers: %(range)s interval (Wilson).", range="95 %"),
             percent=True,
         )  # fmt: skip
     return render(
@@ -403,7 +420,7 @@ def fairness() -> Any:
             reference=0.8,
             reference_label="0,8",
             caption=_("1 = as often as the best-off group; under 0.8 is a warning sign "
-                      "(the four-fifths rule). Whiskers: 95 % interval."),
+                      "(the four-fifths rule). Whiskers: %(range)s interval.", range="95 %"),
         )  # fmt: skip
     return render(
         "web/planning/fairness.html",

@@ -21,6 +21,7 @@ from api.web.common import (
     read_form,
     render,
     see_other,
+    split_message,
     trade_choices,
 )
 
@@ -36,6 +37,15 @@ FIELDS = {
     "max_distance_km": "number",
 }
 POLICIES = ("max_hires", "stable")
+
+
+def _iso_day(text: str) -> str:
+    """A day typed as Vietnamese write it (15/12/2026) or as a date field sends it
+    (2026-12-15), as the API reads it; anything else is passed on for the API to name."""
+    parts = text.replace("-", "/").split("/")
+    if len(parts) == 3 and all(p.isdigit() for p in parts) and len(parts[2]) == 4:
+        return f"{parts[2]}-{int(parts[1]):02d}-{int(parts[0]):02d}"
+    return text
 
 
 @bp.get("")
@@ -59,6 +69,9 @@ def index() -> Any:
 @page("allocations.create_allocation")
 def create() -> Any:
     values = read_form(request.form, FIELDS)
+    for name in ("graduated_since", "available_by"):
+        if name in values:
+            values[name] = _iso_day(values[name])
     body, errors = parse(AllocationIn, values)
     if body is not None:
         try:
@@ -106,11 +119,13 @@ def confirm(run_id: int) -> Any:
     if body is None:
         abort(400)
     result = act(allocation_api.confirm_allocation, run_id=run_id, body=body)
-    flash(
-        _("%(n)s referrals made.", n=result["created"])
-        + (" " + _("%(n)s pairs skipped.", n=len(result["skipped"])) if result["skipped"] else ""),
-        "ok",
-    )
+    flash(_("%(n)s referrals made.", n=result["created"]), "ok" if result["created"] else "error")
+    if result["skipped"]:
+        reasons = sorted({split_message(s["reason"]) for s in result["skipped"]})
+        flash(
+            _("%(n)s pairs skipped:", n=len(result["skipped"])) + " " + "; ".join(reasons[:5]),
+            "error",
+        )
     return see_other("page_rounds.show", run_id=run_id)
 
 

@@ -131,3 +131,25 @@ class LiveServer:
 def live_server(app: Flask) -> Iterator[LiveServer]:
     with LiveServer(app) as server:
         yield server
+
+
+#: The password of every account the ``users`` fixture makes (tests/api/test_pages.py).
+PAGE_PASSWORD = "mat-khau-thu-nghiem"
+
+
+@pytest.fixture
+def users(world: factories.World) -> dict:
+    """One account per role, the enterprise's speaking for the world's enterprise."""
+    from api import accounts
+
+    made = {}
+    for role in ("caseworker", "enterprise", "planner", "admin"):
+        made[role] = accounts.create_user(
+            f"test-{role}",
+            f"Người dùng {role}",
+            role,
+            PAGE_PASSWORD,
+            enterprise=world.enterprise if role == "enterprise" else None,
+        )
+    db.session.commit()
+    return made

@@ -68,6 +68,7 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("get", "/api/v1/jobs/{job_id}"): ALL,
     ("post", "/api/v1/jobs/{job_id}/cancel"): ALL,
     ("post", "/api/v1/allocations"): {PLAN, CW, ADMIN},
+    ("get", "/api/v1/allocations"): {PLAN, CW, ADMIN},
     ("get", "/api/v1/allocations/{run_id}"): {PLAN, CW, ADMIN},
     ("post", "/api/v1/allocations/{run_id}/confirm"): STAFF,
     ("get", "/api/v1/allocations/{run_id}/export"): STAFF,

@@ -20,7 +20,7 @@ from api import accounts, jobs
 from api.extensions import db
 from api.models import AccessLog, ApiToken, Job, User
 from matcher import clock, model_store
-from tests.api.test_pages import PASSWORD, ROLES, Pages, csrf, sign_in, text, users  # noqa: F401
+from tests.api.test_pages import PASSWORD, ROLES, Pages, csrf, sign_in, text  # noqa: F401
 
 ADMIN_PAGES = (
     "/admin",

@@ -15,26 +15,11 @@ from openpyxl import load_workbook
 
 from api import accounts
 from api.extensions import db
-from api.models import AccessLog, Consent, Referral, User, Worker
+from api.models import AccessLog, Consent, Referral, Worker
 from tests import factories, xlsx_files
 
 PASSWORD = "mat-khau-thu-nghiem"
 ROLES = ("caseworker", "enterprise", "planner", "admin")
-
-
-@pytest.fixture
-def users(world: factories.World) -> dict[str, User]:
-    made = {}
-    for role in ROLES:
-        made[role] = accounts.create_user(
-            f"test-{role}",
-            f"Người dùng {role}",
-            role,
-            PASSWORD,
-            enterprise=world.enterprise if role == "enterprise" else None,
-        )
-    db.session.commit()
-    return made
 
 
 class Pages:
