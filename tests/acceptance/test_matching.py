@@ -465,7 +465,7 @@ def test_confirm_refers_chosen_pairs_only_and_export(demo, consumer):
     assert again.get_json()["created"] == 0
     csv_response = _get(app, tokens, f"/api/v1/allocations/{run['id']}/export", format="csv")
     assert csv_response.status_code == 200 and csv_response.mimetype == "text/csv"
-    assert "worker_external_id" in csv_response.get_data(as_text=True)
+    assert "Mã người lao động" in csv_response.get_data(as_text=True)  # Vietnamese headers
     xlsx = _get(app, tokens, f"/api/v1/allocations/{run['id']}/export", format="xlsx")
     assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
     denied = _post(app, tokens, f"/api/v1/allocations/{run['id']}/confirm", {}, role="planner")

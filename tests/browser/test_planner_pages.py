@@ -19,7 +19,7 @@ def _worker_id(site) -> int:
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "nojs"])
 def test_a_planner_reads_the_demand_to_come_and_downloads_the_course_plan(
-    pages, site, javascript, tmp_path
+    pages, site, consumer, javascript, tmp_path
 ):
     me = pages("planner", javascript=javascript)
     me.sign_in()
@@ -83,6 +83,26 @@ def test_a_planner_reads_the_demand_to_come_and_downloads_the_course_plan(
     ):
         assert me.go(path).status == 200, path
         me.look(name)
+    # A province with nothing stored yet: the page follows its first refresh.
+    me.go("/planning?province=01")
+    assert me.page.locator("progress").count() == 1
+    me.look("waiting")
+
+    # An allocation round from the page: set it, watch it, read its summary.
+    me.go("/rounds")
+    me.page.select_option("#trade", "garment")
+    me.page.click("form.stack button[type=submit]")
+    me.page.wait_for_load_state()
+    assert "/rounds/" in me.page.url
+    for _ in range(60):
+        if me.page.locator("dl.figures").count():
+            break
+        me.page.wait_for_timeout(1000)
+        if not javascript:
+            me.page.reload()
+    assert "Người được đề xuất" in me.page.locator("main").inner_text()
+    assert me.page.locator("input[name=pair_ids]").count() == 0  # planners see no pairs
+    me.look("round")
     assert me.go("/workers").status == 403
     assert me.go(f"/workers/{_worker_id(site)}").status == 403
     assert me.go(f"/workers/{_worker_id(site)}/matches").status == 403
