@@ -53,7 +53,9 @@ DOWNLOADS = {
 
 def _args(*names: str, **defaults: Any) -> dict[str, Any]:
     """The query string's filters (an empty field is no filter)."""
-    values = {name: request.args.get(name) or None for name in names}
+    # Every planning query takes a province: a national planner may look at one (a
+    # province-bound planner always sees theirs, as over the API).
+    values = {name: request.args.get(name) or None for name in ("province", *names)}
     return {**defaults, **{k: v for k, v in values.items() if v is not None}}
 
 
@@ -77,7 +79,18 @@ def _ask(view: Any, model: type, values: dict[str, Any]) -> tuple[Any, dict[str,
         errors = {**errors, **more}
     if query is None:
         abort(400)
-    answer = act(view, query=query)
+    try:
+        answer = act(view, query=query)
+    except ApiError as error:
+        # A filter the API refuses for what it names (an unknown province): leave it out
+        # and say so, as for a filter that does not validate.
+        refused = {e["field"]: e["message"] for e in error.errors or [] if e.get("field")}
+        if error.status != 422 or not refused or not set(refused) <= set(values):
+            raise
+        for field in refused:
+            values.pop(field)
+        answer, more = _ask(view, model, values)
+        return answer, {**errors, **more, **{k: str(error) for k in refused}}
     if isinstance(answer, Response):
         if answer.status_code == 202:
             return {"job": json.loads(answer.get_data(as_text=True))}, errors

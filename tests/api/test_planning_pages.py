@@ -131,6 +131,11 @@ def test_bad_filters_are_named_and_the_page_still_answers(app, world, users, aut
         assert "Traceback" not in text(response)
     named = text(planner.get("/planning?trade=khong-co"))
     assert "trade" in named and 'class="error-box"' in named
+    # A province is a scope of its own: one with nothing stored yet is being computed.
+    other = text(planner.get("/planning?province=01"))
+    assert "<progress" in other and "Đang tính số liệu kế hoạch" in other
+    unknown = text(planner.get("/planning?province=99"))
+    assert "Không có tỉnh mã 99" in unknown and "Số liệu tính lúc" in unknown
 
 
 def test_downloads_are_the_api_files_in_the_pages_language(app, world, users, auth):
