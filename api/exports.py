@@ -247,27 +247,6 @@ def workbook_bytes(
     return buffer.getvalue()
 
 
-def xlsx_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
-    """One sheet of a header and rows, every cell made safe."""
-    return workbook_bytes([Sheet("Dữ liệu", "Data", list(header), rows)])
-
-
-def dict_table_response(
-    rows: list[dict[str, Any]],
-    name: str,
-    fmt: str,
-    *,
-    lang: str = "vi",
-    title: tuple[str, str] = ("Dữ liệu", "Data"),
-    summary: Sequence[tuple[str, str, Any]] = (),
-) -> Response:
-    """Answer a list of flat dicts as a table; the first row's keys are the header."""
-    header: list[str] = list(rows[0]) if rows else []
-    return export_response(
-        name, fmt, [Sheet(title[0], title[1], header, rows)], lang=lang, summary=summary
-    )
-
-
 #: Template columns Excel must keep as text (leading zeros, long digit strings).
 TEMPLATE_TEXT_COLUMNS = {"ward_code", "phone", "tax_code", "contact_phone", "occupation_isco"}
 

@@ -123,6 +123,12 @@ def _month(text: str) -> str:
     return f"{text[5:]}/{text[:4]}"
 
 
+def _area_choices() -> list[tuple[str, str]]:
+    """Every area of the scope (whatever the trade chosen), for the area select."""
+    found, _errors = _ask(planning_api.get_gaps, GapQuery, {**_args("area_level"), "limit": 1})
+    return _areas(found.get("summary", []) if "job" not in found else [])
+
+
 def _word(kind: str, code: str | None) -> str:
     return labels.label(kind, code, lang())
 
@@ -147,7 +153,6 @@ def overview() -> Any:
     ]  # fmt: skip
     quiet = len(everything) - len(rows)
     rows.sort(key=lambda r: (-(r.get("gap") or 0), r["trade"], r["area_name"]))
-    all_areas, _unused = _ask(planning_api.get_gaps, GapQuery, {**_args("area_level"), "limit": 1})
     by_area: dict[str, list[float]] = {}
     for row in rows:
         slot = by_area.setdefault(row["area_name"], [0.0, 0.0, 0.0])
@@ -183,7 +188,7 @@ def overview() -> Any:
         errors=errors,
         filters=_shown(values),
         trades=trade_choices(),
-        areas=_areas(all_areas.get("summary", []) if "job" not in all_areas else []),
+        areas=_area_choices(),
         area_levels=AREA_LEVELS,
         gap_chart=gap_chart,
     )
@@ -294,7 +299,6 @@ def gaps() -> Any:
             caption=_("Positive: people missing; negative: more graduates than places; "
                       "whiskers: %(range)s interval.", range="80 %"),
         )  # fmt: skip
-    all_areas, _unused = _ask(planning_api.get_gaps, GapQuery, {**_args("area_level"), "limit": 1})
     return render(
         "web/planning/gaps.html",
         answer=answer,
@@ -303,7 +307,7 @@ def gaps() -> Any:
         errors=errors,
         filters=_shown(values),
         trades=trade_choices(),
-        areas=_areas(all_areas.get("summary", []) if "job" not in all_areas else []),
+        areas=_area_choices(),
         area_levels=AREA_LEVELS,
     )
 
@@ -336,9 +340,6 @@ def course_plan() -> Any:
     min_cohort = next((r["min_cohort"] for r in rows if r.get("min_cohort")), None)
     summary = [r for r in rows if (r.get("shortfall") or 0) > 0.05]
     summary.sort(key=lambda r: -(r.get("remaining_gap") or 0))
-    all_areas, _unused = _ask(
-        planning_api.get_course_plan, CoursePlanQuery, {**_args("area_level"), "limit": 1}
-    )
     return render(
         "web/planning/course_plan.html",
         answer=answer,
@@ -358,7 +359,7 @@ def course_plan() -> Any:
         errors=errors,
         filters=_shown(values),
         trades=trade_choices(),
-        areas=_areas(all_areas.get("summary", []) if "job" not in all_areas else []),
+        areas=_area_choices(),
         area_levels=AREA_LEVELS,
     )
 
