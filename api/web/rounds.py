@@ -102,8 +102,7 @@ def show(run_id: int) -> Any:
     for caseworkers, its pairs to confirm."""
     query, _errors = parse(AllocationQuery, {"cursor": request.args.get("cursor") or None})
     run = act(allocation_api.get_allocation, run_id=run_id, query=query or AllocationQuery())
-    if request.headers.get("HX-Request") and run["status"] == "running":
-        return render("web/rounds/_status.html", run=run)
+    # htmx polls this same page and takes its #round part (templates/web/rounds/_status.html).
     return render("web/rounds/show.html", run=run)
 
 

@@ -188,8 +188,10 @@ def test_a_round_from_the_pages_started_followed_and_confirmed(app, world, users
     assert started.status_code == 303
     run_id = int(started.headers["Location"].rsplit("/", 1)[-1])
     run = db.session.get(AllocationRun, run_id)
-    if run.status == "running":
-        jobs.execute(run.job_id)
+    assert run.status == "running"  # no consumer here: the job waits
+    polled = text(caseworker.get(f"/rounds/{run_id}", headers={"HX-Request": "true"}))
+    assert 'id="round"' in polled and "<progress" in polled  # what htmx swaps in
+    jobs.execute(run.job_id)
     db.session.expire_all()
     page = text(caseworker.get(f"/rounds/{run_id}"))
     pair_ids = re.findall(r'name="pair_ids" value="(\d+)"', page)
