@@ -123,6 +123,17 @@ def _month(text: str) -> str:
     return f"{text[5:]}/{text[:4]}"
 
 
+def _filter_form(values: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+    """What a page's filter form shows: the filters chosen, the ones left out, the choices."""
+    return {
+        "errors": errors,
+        "filters": _shown(values),
+        "trades": trade_choices(),
+        "areas": _area_choices(),
+        "area_levels": AREA_LEVELS,
+    }
+
+
 def _area_choices() -> list[tuple[str, str]]:
     """Every area of the scope (whatever the trade chosen), for the area select."""
     found, _errors = _ask(planning_api.get_gaps, GapQuery, {**_args("area_level"), "limit": 1})
@@ -185,11 +196,7 @@ def overview() -> Any:
         shown=len(rows) if request.args.get("all") else OVERVIEW_ROWS,
         quiet=quiet,
         totals=totals,
-        errors=errors,
-        filters=_shown(values),
-        trades=trade_choices(),
-        areas=_area_choices(),
-        area_levels=AREA_LEVELS,
+        **_filter_form(values, errors),
         gap_chart=gap_chart,
     )
 
@@ -304,11 +311,7 @@ def gaps() -> Any:
         answer=answer,
         months=[(m, by_month[m]) for m in ordered],
         chart=drawn,
-        errors=errors,
-        filters=_shown(values),
-        trades=trade_choices(),
-        areas=_area_choices(),
-        area_levels=AREA_LEVELS,
+        **_filter_form(values, errors),
     )
 
 
@@ -356,11 +359,7 @@ def course_plan() -> Any:
             "places": sum(r.get("places") or 0 for r in items),
             "hires": sum(r.get("expected_hires") or 0 for r in items),
         },
-        errors=errors,
-        filters=_shown(values),
-        trades=trade_choices(),
-        areas=_area_choices(),
-        area_levels=AREA_LEVELS,
+        **_filter_form(values, errors),
     )
 
 
