@@ -123,19 +123,25 @@ def _month(text: str) -> str:
     return f"{text[5:]}/{text[:4]}"
 
 
-def _filter_form(values: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+def _filter_form(
+    values: dict[str, Any], errors: dict[str, str], answer: dict[str, Any]
+) -> dict[str, Any]:
     """What a page's filter form shows: the filters chosen, the ones left out, the choices."""
     return {
         "errors": errors,
         "filters": _shown(values),
         "trades": trade_choices(),
-        "areas": _area_choices(),
+        "areas": _area_choices(values, answer),
         "area_levels": AREA_LEVELS,
     }
 
 
-def _area_choices() -> list[tuple[str, str]]:
-    """Every area of the scope (whatever the trade chosen), for the area select."""
+def _area_choices(values: dict[str, Any], answer: dict[str, Any]) -> list[tuple[str, str]]:
+    """Every area of the scope, whatever the trade chosen, for the area select: the page's
+    own answer holds them all when it is not filtered by trade or area (its summary has a
+    row per trade × area); otherwise the scope's gaps are asked once more."""
+    if not values.get("trade") and not values.get("area"):
+        return _areas(answer.get("summary", []))
     found, _errors = _ask(planning_api.get_gaps, GapQuery, {**_args("area_level"), "limit": 1})
     return _areas(found.get("summary", []) if "job" not in found else [])
 
@@ -196,7 +202,7 @@ def overview() -> Any:
         shown=len(rows) if request.args.get("all") else OVERVIEW_ROWS,
         quiet=quiet,
         totals=totals,
-        **_filter_form(values, errors),
+        **_filter_form(values, errors, answer),
         gap_chart=gap_chart,
     )
 
@@ -311,7 +317,7 @@ def gaps() -> Any:
         answer=answer,
         months=[(m, by_month[m]) for m in ordered],
         chart=drawn,
-        **_filter_form(values, errors),
+        **_filter_form(values, errors, answer),
     )
 
 
@@ -359,7 +365,7 @@ def course_plan() -> Any:
             "places": sum(r.get("places") or 0 for r in items),
             "hires": sum(r.get("expected_hires") or 0 for r in items),
         },
-        **_filter_form(values, errors),
+        **_filter_form(values, errors, answer),
     )
 
 
